@@ -1,0 +1,518 @@
+"""`mamori` command line. Thin: parse, call one package function, render.
+
+Exit codes: 0 success; 1 `--fail-on` matched a failing finding; 2 usage error (bad option,
+unknown standard or check id, unreadable input file); 3 runtime error (credentials, AWS
+unreachable, findings store unavailable), printed as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mamori import __version__
+from mamori.aws import DEFAULT_AUDIT_ROLE, AwsOptions
+from mamori.core import Finding, InputError, MamoriError, SeverityLabel
+
+EXIT_FAIL_ON = 1
+EXIT_USAGE = 2
+EXIT_RUNTIME = 3
+
+app = typer.Typer(
+    name="mamori",
+    no_args_is_help=True,
+    add_completion=False,
+    help="Mamori: AWS security posture, identity, threats and findings hub.",
+    pretty_exceptions_enable=False,
+)
+checks_app = typer.Typer(no_args_is_help=True, help="The posture checks Mamori runs.")
+standards_app = typer.Typer(no_args_is_help=True, help="Standards mapped onto the checks.")
+findings_app = typer.Typer(no_args_is_help=True, help="Findings in the hub.")
+app.add_typer(checks_app, name="checks")
+app.add_typer(standards_app, name="standards")
+app.add_typer(findings_app, name="findings")
+
+# Piped output gets room for ARNs rather than Rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    asff = "asff"
+    ocsf = "ocsf"
+    csv = "csv"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+# -- shared options ------------------------------------------------------------------------------
+
+Profile = Annotated[
+    str | None, typer.Option(help="AWS profile (standard credential chain).", envvar="AWS_PROFILE")
+]
+Regions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--region", "-r", help="Region to scan; repeat for more. Default: every enabled region."
+    ),
+]
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        help="Send every AWS call to this endpoint (any AWS-compatible API).",
+        envvar="AWS_ENDPOINT_URL",
+    ),
+]
+MaxAttempts = Annotated[int, typer.Option(min=1, max=20, help="botocore retry attempts.")]
+RetryMode = Annotated[str, typer.Option(help="botocore retry mode: standard or adaptive.")]
+Org = Annotated[
+    bool,
+    typer.Option(
+        "--org",
+        help="Scan every ACTIVE account of the AWS Organization by assuming --role-name in each.",
+    ),
+]
+RoleName = Annotated[str, typer.Option(help="Role assumed in member accounts with --org.")]
+ExternalId = Annotated[str | None, typer.Option(help="ExternalId for the member role.")]
+Accounts = Annotated[
+    list[str] | None,
+    typer.Option("--account", help="With --org: only these account ids (repeatable)."),
+]
+Db = Annotated[
+    str | None,
+    typer.Option(
+        help="Findings store URL (sqlite:///file.db or postgresql+psycopg://...).",
+        envvar="MAMORI_DB",
+    ),
+]
+Fmt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutFile = Annotated[
+    Path | None,
+    typer.Option("--output-file", "-o", help="Write the output here instead of stdout."),
+]
+
+
+def _severity(value: str | None) -> SeverityLabel | None:
+    if value is None:
+        return None
+    try:
+        return SeverityLabel.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except InputError as exc:
+        err.print(f"[red]error:[/] {_plain(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except MamoriError as exc:
+        err.print(f"[red]error:[/] {_plain(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_RUNTIME) from None
+
+
+def _plain(exc: Exception) -> str:
+    from rich.markup import escape
+
+    return escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _aws(
+    profile: str | None, endpoint_url: str | None, max_attempts: int, retry_mode: str
+) -> AwsOptions:
+    if retry_mode not in ("standard", "adaptive", "legacy"):
+        raise typer.BadParameter("--retry-mode must be standard or adaptive")
+    return AwsOptions(
+        profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts, retry_mode=retry_mode
+    )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[object]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]collecting[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("", total=None)
+
+        def hook(label: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield hook
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _emit(findings: list[Finding], fmt: OutputFormat, path: Path | None, title: str) -> None:
+    if fmt is OutputFormat.table:
+        if path is None:
+            from mamori.cli.render import findings_table
+
+            findings_table(out, findings, title)
+            return
+        console = Console(file=path.open("w", encoding="utf-8"), width=200)
+        from mamori.cli.render import findings_table
+
+        findings_table(console, findings, title)
+        return
+    from mamori.exports import write_findings
+
+    with _output(path) as handle:
+        write_findings(findings, fmt.value, handle)
+        if path is None:
+            handle.write("\n")
+
+
+def _open_store(db: str | None, enabled: bool = True):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return None
+    from mamori.hub import Store
+
+    return Store.open(db)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+@app.command()
+def version() -> None:
+    """Print Mamori's version."""
+    out.print(__version__)
+
+
+@app.command()
+def scan(
+    profile: Profile = None,
+    region: Regions = None,
+    endpoint_url: Endpoint = None,
+    max_attempts: MaxAttempts = 5,
+    retry_mode: RetryMode = "adaptive",
+    org: Org = False,
+    role_name: RoleName = DEFAULT_AUDIT_ROLE,
+    external_id: ExternalId = None,
+    account: Accounts = None,
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Evaluate a saved inventory instead of calling AWS.")
+    ] = None,
+    save_snapshot: Annotated[Path | None, typer.Option(help="Also save the inventory.")] = None,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Only this check id (repeatable).")
+    ] = None,
+    standard: Annotated[str | None, typer.Option(help="Only checks of this standard.")] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option("--service", help="Only checks of this service (repeatable)."),
+    ] = None,
+    fmt: Fmt = OutputFormat.table,
+    output_file: OutFile = None,
+    show_passed: Annotated[bool, typer.Option("--all", help="Also list passed results.")] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when a failing finding of this severity or higher exists."),
+    ] = None,
+    db: Db = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the hub.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent API workers.")] = 16,
+) -> None:
+    """Collect the inventory, run the posture checks, store and print the findings."""
+    from mamori.cli.render import summary as render_summary
+    from mamori.posture.scan import ScanRequest, run_scan
+    from mamori.posture.summary import summarize
+
+    threshold = _severity(fail_on)
+    with _errors():
+        req = ScanRequest(
+            aws=_aws(profile, endpoint_url, max_attempts, retry_mode),
+            regions=region or None,
+            org=org,
+            role_name=role_name,
+            external_id=external_id,
+            accounts=account,
+            checks=check,
+            standard=standard,
+            services=service,
+            snapshot_in=snapshot,
+            snapshot_out=save_snapshot,
+            workers=workers,
+        )
+        store = _open_store(db, not no_store)
+        try:
+            with _progress(snapshot is None and err.is_terminal) as hook:
+                result = run_scan(req, store, progress=hook)  # type: ignore[arg-type]
+        finally:
+            if store is not None:
+                store.close()
+        shown = [
+            f
+            for f in result.findings
+            if show_passed
+            or fmt is not OutputFormat.table
+            or f.is_failing
+            or (f.status is not None and f.status.value == "NOT_AVAILABLE")
+        ]
+        _emit(shown, fmt, output_file, "Posture findings")
+        console = out if fmt is OutputFormat.table and output_file is None else err
+        render_summary(
+            console,
+            summarize(result.findings),
+            seconds=result.seconds,
+            resources=result.resource_count,
+            errors=len(result.errors),
+        )
+        for acct, why in result.unreachable.items():
+            err.print(f"[yellow]warning:[/] account {acct} not scanned: {_plain(Exception(why))}")
+    if threshold is not None and any(
+        f.is_failing
+        and SeverityLabel(f.product_fields.get("CheckSeverity", f.severity.label.value)).rank
+        >= threshold.rank
+        for f in result.findings
+    ):
+        raise typer.Exit(EXIT_FAIL_ON)
+
+
+@app.command()
+def inventory(
+    output_file: Annotated[
+        Path,
+        typer.Option(
+            "--output-file", "-o", help="Where to save the snapshot (JSON; .gz compresses)."
+        ),
+    ],
+    profile: Profile = None,
+    region: Regions = None,
+    endpoint_url: Endpoint = None,
+    max_attempts: MaxAttempts = 5,
+    retry_mode: RetryMode = "adaptive",
+    org: Org = False,
+    role_name: RoleName = DEFAULT_AUDIT_ROLE,
+    external_id: ExternalId = None,
+    account: Accounts = None,
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these services.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 16,
+) -> None:
+    """Collect the inventory only and save it as a snapshot for offline scans."""
+    from mamori.aws import enabled_regions, resolve_targets
+    from mamori.inventory import collect
+
+    with _errors():
+        opts = _aws(profile, endpoint_url, max_attempts, retry_mode)
+        targets = resolve_targets(
+            opts, org=org, role_name=role_name, external_id=external_id, accounts=account
+        )
+        regions = region or enabled_regions(targets.accounts[0])
+        with _progress(err.is_terminal) as hook:
+            snap = collect(
+                targets.accounts, regions, services=service, workers=workers, progress=hook
+            )  # type: ignore[arg-type]
+        try:
+            snap.save(output_file)
+        except OSError as exc:
+            raise InputError(f"cannot write {output_file}: {exc.strerror}") from exc
+    n = sum(
+        len(v)
+        for a in snap.accounts.values()
+        for s in a["services"].values()
+        for v in s.values()
+        if isinstance(v, dict)
+    )
+    err.print(
+        f"saved {output_file}: {len(snap.accounts)} account(s), {len(regions)} region(s),"
+        f" {n} data sets, {len(snap.errors)} collection error(s)"
+    )
+    for acct, why in targets.unreachable.items():
+        err.print(f"[yellow]warning:[/] account {acct} not collected: {_plain(Exception(why))}")
+
+
+@checks_app.command("list")
+def checks_list(
+    standard: Annotated[
+        str | None, typer.Option(help="Only checks mapped by this standard.")
+    ] = None,
+    service: Annotated[list[str] | None, typer.Option("--service")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+) -> None:
+    """List the checks with their metadata."""
+    from mamori.cli.render import checks_table
+    from mamori.posture import get_standard, select_checks
+    from mamori.posture.standards import controls_of
+
+    with _errors():
+        std = get_standard(standard) if standard else None
+        specs = select_checks(standard=std.id if std else None, services=service)
+    if fmt is ListFormat.json:
+        rows = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "severity": s.severity.value,
+                "service": s.service,
+                "resource_type": s.resource_type,
+                "description": s.description,
+                "remediation": s.remediation,
+                "remediation_cli": s.remediation_cli,
+                "references": list(s.references),
+                "controls": controls_of(s.id),
+            }
+            for s in specs
+        ]
+        out.print_json(json.dumps(rows))
+    elif fmt is ListFormat.markdown:
+        print("| Check | Severity | Resource | Controls | Title |")
+        print("| --- | --- | --- | --- | --- |")
+        for s in specs:
+            ctrls = "; ".join(f"{k}: {', '.join(v)}" for k, v in controls_of(s.id).items())
+            print(f"| `{s.id}` | {s.severity.value} | {s.resource_type} | {ctrls} | {s.title} |")
+    else:
+        checks_table(out, specs, std)
+
+
+@standards_app.command("list")
+def standards_list() -> None:
+    """List the standards and how many of their controls Mamori automates."""
+    from mamori.posture import load_standards
+
+    for std in load_standards().values():
+        auto = sum(1 for c in std.controls if c.checks)
+        out.print(
+            f"{std.id}  {std.name} {std.version}: {auto}/{len(std.controls)} controls automated"
+        )
+
+
+@findings_app.command("list")
+def findings_list(
+    severity: Annotated[
+        list[str] | None, typer.Option("--severity", "-s", help="Severity label (repeatable).")
+    ] = None,
+    min_severity: Annotated[str | None, typer.Option(help="This severity or higher.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="PASSED, FAILED, NOT_AVAILABLE (repeatable).")
+    ] = None,
+    account: Annotated[list[str] | None, typer.Option("--account")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region")] = None,
+    check: Annotated[list[str] | None, typer.Option("--check")] = None,
+    text: Annotated[str | None, typer.Option(help="Substring of title or resource.")] = None,
+    archived: Annotated[bool, typer.Option(help="Include archived findings.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    fmt: Fmt = OutputFormat.table,
+    output_file: OutFile = None,
+    db: Db = None,
+) -> None:
+    """List findings stored in the hub."""
+    from mamori.hub import FindingFilter
+
+    for label in [*(severity or []), *([min_severity] if min_severity else [])]:
+        _severity(label)
+    statuses = [s.upper() for s in status or []]
+    allowed = {"PASSED", "FAILED", "WARNING", "NOT_AVAILABLE"}
+    if bad := [s for s in statuses if s not in allowed]:
+        raise typer.BadParameter(f"unknown status {bad[0]!r} (one of {', '.join(sorted(allowed))})")
+    flt = FindingFilter(
+        severity=severity,
+        min_severity=min_severity,
+        status=statuses or None,
+        account_id=account,
+        region=region,
+        generator_id=check,
+        text=text,
+        record_state=None if archived else "ACTIVE",
+    )
+    with _errors():
+        store = _open_store(db)
+        try:
+            found = store.list_findings(flt, limit=limit, offset=offset)
+            total = store.count(flt)
+        finally:
+            store.close()
+        _emit(found, fmt, output_file, f"Findings ({len(found)} of {total})")
+
+
+@app.command()
+def permissions(
+    role_name: Annotated[
+        str, typer.Option(help="Audit role name, for the --org policy.")
+    ] = DEFAULT_AUDIT_ROLE,
+    org: Annotated[
+        bool, typer.Option("--org", help="Print the management account's fan-out policy too.")
+    ] = False,
+) -> None:
+    """Print the least-privilege IAM policy the scanner needs (generated from the collectors)."""
+    from mamori.inventory import load_collectors
+    from mamori.inventory.permissions import org_fanout_policy, scanner_policy
+
+    policy = scanner_policy(load_collectors().values())
+    if org:
+        print(
+            json.dumps(
+                {
+                    "AuditRolePolicy": policy,
+                    "ManagementAccountPolicy": org_fanout_policy(role_name),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(json.dumps(policy, indent=2))
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave the emulated AWS endpoint up and print how to use it.")
+    ] = False,
+    db: Db = None,
+    region: Regions = None,
+) -> None:
+    """Start an emulated AWS organisation, seed it, scan it and print the summary."""
+    from mamori.demo.run import run_demo
+
+    with _errors():
+        run_demo(out, err, db=db, regions=region or None, keep_running=keep_running)
+
+
+def run() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""The emulated AWS organisation behind `mamori demo`."""

@@ -1,0 +1,115 @@
+"""`mamori demo`: the whole platform on an emulated AWS organisation, through the real code path
+(HTTP to a local AWS-compatible endpoint, assume-role into member accounts)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.markup import escape
+
+from mamori.aws import AwsOptions
+from mamori.demo.seed import DEMO_REGIONS, seed_organisation
+from mamori.demo.server import EmulatedAws
+from mamori.posture.scan import ScanRequest, ScanResult, run_scan
+
+MEMBER_ROLE = "OrganizationAccountAccessRole"
+_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_HIDDEN = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+
+
+def default_demo_db() -> str:
+    """The demo keeps its findings apart from the user's real hub."""
+    folder = Path(user_data_dir("mamori"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'demo.db'}"
+
+
+@contextmanager
+def demo_credentials() -> Iterator[None]:
+    """Point the credential chain at the emulator's fake keys, never at the user's AWS."""
+    saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, *_HIDDEN)}
+    os.environ.update(_FAKE_CREDENTIALS)
+    for key in _HIDDEN:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def scan_emulated(url: str, regions: list[str], db: str | None) -> ScanResult:
+    from mamori.hub import Store
+
+    req = ScanRequest(
+        aws=AwsOptions(endpoint_url=url, max_attempts=2, retry_mode="standard"),
+        regions=regions,
+        org=True,
+        role_name=MEMBER_ROLE,
+        workers=16,
+    )
+    store = Store.open(db or default_demo_db())
+    try:
+        return run_scan(req, store)
+    finally:
+        store.close()
+
+
+def run_demo(
+    out: Console,
+    err: Console,
+    *,
+    db: str | None = None,
+    regions: list[str] | None = None,
+    keep_running: bool = False,
+) -> ScanResult:
+    from mamori.cli.render import summary
+    from mamori.posture.summary import summarize
+
+    chosen = regions or list(DEMO_REGIONS)
+    with demo_credentials(), EmulatedAws() as aws:
+        err.print(f"[bold]Emulated AWS[/] listening on {aws.url}")
+        t0 = time.perf_counter()
+        org = seed_organisation(aws.url, regions=tuple(chosen))
+        failed_planted = sum(1 for p in org.planted if p.expected == "FAILED")
+        err.print(
+            f"seeded organisation {escape(org.organization_id)}: "
+            f"{len(org.accounts)} accounts, {failed_planted} planted misconfigurations "
+            f"and {len(org.planted) - failed_planted} well-configured twins "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
+        result = scan_emulated(aws.url, chosen, db)
+        summary(
+            out,
+            summarize(result.findings),
+            seconds=result.seconds,
+            resources=result.resource_count,
+            errors=len(result.errors),
+        )
+        out.print(
+            f"findings stored in {escape(db or default_demo_db())}; list them with "
+            f"`mamori findings list --db {escape(db or default_demo_db())}`"
+        )
+        if keep_running:
+            out.print(
+                "\nThe emulated organisation stays up until Ctrl-C. Point tools at it with:\n"
+                f"  export AWS_ENDPOINT_URL={aws.url} AWS_ACCESS_KEY_ID=testing "
+                "AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1\n"
+                "  aws organizations list-accounts\n"
+                f"  mamori scan --org --role-name {MEMBER_ROLE} --region us-east-1"
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                err.print("stopping the emulated endpoint")
+    return result

@@ -1,0 +1,11 @@
+"""The findings hub: one store for every finding, with workflow, history and scan records.
+
+Stands in for Security Hub's findings store. SQLite by default, PostgreSQL at scale, same code.
+"""
+
+from mamori.hub.database import default_db_url
+from mamori.hub.query import FindingFilter
+from mamori.hub.records import ScanRecord, ScanScope, UpsertStats
+from mamori.hub.store import Store
+
+__all__ = ["FindingFilter", "ScanRecord", "ScanScope", "Store", "UpsertStats", "default_db_url"]

@@ -1,0 +1,48 @@
+"""Plain values the store hands in and out besides findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ScanScope:
+    """What a scan looked at. A finished scan archives only findings inside its scope."""
+
+    source: str
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]  # "global" stands for global resources (IAM, S3 account settings)
+
+
+@dataclass
+class UpsertStats:
+    inserted: int = 0
+    updated: int = 0
+    resolved: int = 0  # workflow set to RESOLVED because a control now passes
+    reopened: int = 0  # workflow set back to NEW because a resolved problem is seen again
+
+    def __add__(self, other: UpsertStats) -> UpsertStats:
+        return UpsertStats(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.resolved + other.resolved,
+            self.reopened + other.reopened,
+        )
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+@dataclass
+class ScanRecord:
+    id: str
+    kind: str
+    scope: ScanScope
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)

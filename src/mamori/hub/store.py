@@ -1,0 +1,457 @@
+"""The findings store: one place for every finding, its workflow and the scans that wrote it.
+
+The same code runs on SQLite (the embedded default) and PostgreSQL. Writes are upserts by the
+finding's deterministic id, committed batch by batch so that a scan killed midway keeps what it
+had written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any, Self, TypeVar
+
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, RowMapping, Text, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamori.core import (
+    ComplianceStatus,
+    Finding,
+    InputError,
+    RecordState,
+    StoreError,
+    Workflow,
+    WorkflowStatus,
+    utcnow,
+)
+from mamori.hub import lifecycle
+from mamori.hub.database import (
+    RawJson,
+    default_db_url,
+    describe_error,
+    make_engine,
+    mask,
+    parse_url,
+)
+from mamori.hub.migrate import upgrade
+from mamori.hub.models import Base, FindingRow, HistoryRow, ScanRow
+from mamori.hub.query import FindingFilter, conditions, ordering, parse_enum
+from mamori.hub.records import ScanRecord, ScanScope, UpsertStats
+
+T = TypeVar("T")
+
+# Ids per IN (...) list: far below SQLite's bound-parameter limit, large enough to be one query
+# for a default batch.
+_ID_CHUNK = 1000
+
+_FINDINGS = Base.metadata.tables["findings"]
+# Findings are read as their JSON text and parsed by pydantic in one step, as they were written.
+_DATA_TEXT = cast(FindingRow.data, Text)
+_HISTORY = Base.metadata.tables["finding_history"]
+# The SET list comes from each row's keys; "b_id" is not a column, so it can name the key.
+_UPDATE_BY_ID = update(_FINDINGS).where(_FINDINGS.c.id == bindparam("b_id"))
+
+# What an upsert must know of a stored finding, read without parsing its JSON.
+_PRIOR_COLUMNS = (
+    FindingRow.id,
+    FindingRow.compliance_status,
+    FindingRow.workflow_status,
+    FindingRow.workflow_note,
+    FindingRow.workflow_updated_by,
+    FindingRow.workflow_updated_at,
+    FindingRow.first_observed_at,
+    FindingRow.last_observed_at,
+    FindingRow.created_at,
+    FindingRow.count,
+)
+
+
+class Store:
+    """Open with `Store.open(url)`; close with `close()` or use it as a context manager."""
+
+    def __init__(self, engine: Engine, url: URL) -> None:
+        self._engine = engine
+        self._url = url
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Connect, and create or migrate the schema. None means `default_db_url()`."""
+        parsed = parse_url(url or default_db_url())
+        engine: Engine | None = None
+        try:
+            engine = make_engine(parsed)
+            upgrade(engine)
+        except (SQLAlchemyError, CommandError, OSError) as exc:
+            if engine is not None:
+                engine.dispose()
+            raise StoreError(
+                f"cannot open findings store {mask(parsed)}: {describe_error(parsed, exc)}"
+            ) from exc
+        return cls(engine, parsed)
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked, fit for messages."""
+        return mask(self._url)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self, action: str) -> Iterator[Session]:
+        """One transaction; a database failure becomes a StoreError naming the store."""
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"findings store {self.url}: cannot {action}: {describe_error(self._url, exc)}"
+            ) from exc
+
+    # -- scans ------------------------------------------------------------------------------
+
+    def begin_scan(self, kind: str, scope: ScanScope) -> str:
+        scan_id = uuid.uuid4().hex
+        with self._tx("record the scan") as s:
+            s.add(
+                ScanRow(
+                    id=scan_id,
+                    kind=kind,
+                    source=scope.source,
+                    accounts=list(scope.accounts),
+                    regions=list(scope.regions),
+                    started_at=utcnow(),
+                    finished_at=None,
+                    status="running",
+                )
+            )
+        return scan_id
+
+    def finish_scan(
+        self,
+        scan_id: str,
+        *,
+        status: str = "completed",
+        counts: dict[str, int] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        archive: bool = True,
+    ) -> int:
+        """Close the scan record; archive what a complete scan no longer found. Returns the
+        number of findings archived."""
+        with self._tx("finish the scan") as s:
+            scan = s.get(ScanRow, scan_id)
+            if scan is None:
+                raise StoreError(f"findings store {self.url}: no scan {scan_id!r}")
+            scan.finished_at = utcnow()
+            scan.status = status
+            scan.counts = dict(counts or {})
+            scan.errors = list(errors or [])
+            # A partial or failed scan did not look everywhere: what it missed may still exist.
+            if not (archive and status == "completed"):
+                return 0
+            return self._archive(s, scan)
+
+    def _archive(self, s: Session, scan: ScanRow) -> int:
+        stale = s.scalars(
+            select(FindingRow.id).where(
+                FindingRow.record_state == RecordState.ACTIVE.value,
+                FindingRow.source == scan.source,
+                FindingRow.account_id.in_(scan.accounts),
+                FindingRow.region.in_(scan.regions),
+                or_(FindingRow.last_scan_id.is_(None), FindingRow.last_scan_id != scan.id),
+            )
+        ).all()
+        for chunk in _chunks(stale, _ID_CHUNK):
+            now = utcnow()
+            rows, history = [], []
+            for finding in self._load(s, chunk):
+                before = finding.workflow
+                change = lifecycle.on_archive(finding.status, before.status)
+                after = change.apply(now) if change else before
+                stored = finding.model_copy(
+                    update={
+                        "record_state": RecordState.ARCHIVED,
+                        "updated_at": now,
+                        "workflow": after,
+                    }
+                )
+                rows.append(_row(stored))
+                if change:
+                    history.append(_history(finding.id, before.status, after))
+            _save(s, [], rows, history)
+        return len(stale)
+
+    def scans(self, limit: int = 20) -> list[ScanRecord]:
+        with self._tx("list scans") as s:
+            rows = s.scalars(
+                select(ScanRow)
+                .order_by(ScanRow.started_at.desc(), ScanRow.id)
+                .limit(_non_negative(limit, "limit"))
+            ).all()
+            return [_scan_record(r) for r in rows]
+
+    # -- findings ---------------------------------------------------------------------------
+
+    def write(
+        self, findings: Iterable[Finding], scan_id: str | None = None, batch_size: int = 500
+    ) -> UpsertStats:
+        """Upsert by id, one transaction per batch. An exception raised by `findings` itself
+        propagates after the batches before it are committed."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        stats = UpsertStats()
+        for batch in _batches(findings, batch_size):
+            stats += self._write_batch(batch, scan_id)
+        return stats
+
+    def _write_batch(self, batch: list[Finding], scan_id: str | None) -> UpsertStats:
+        stats = UpsertStats()
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        history: list[dict[str, Any]] = []
+        with self._tx("write findings") as s:
+            priors = _priors(s, {f.id for f in batch})
+            for finding in batch:
+                prior = priors.get(finding.id)
+                if prior is None:
+                    stored = lifecycle.fresh(finding)
+                    stats.inserted += 1
+                else:
+                    stored, change = lifecycle.merge(prior, finding)
+                    stats.updated += 1
+                    if change:
+                        history.append(_history(finding.id, prior.workflow.status, stored.workflow))
+                        _count_change(stats, change)
+                # The same id twice in one batch: the second write folds into the first.
+                target = inserts if prior is None or finding.id in inserts else updates
+                target[finding.id] = _row(stored) | {"last_scan_id": scan_id}
+                priors[finding.id] = _prior_of(stored)
+            _save(s, list(inserts.values()), list(updates.values()), history)
+        return stats
+
+    def get(self, finding_id: str) -> Finding | None:
+        with self._tx("read a finding") as s:
+            found = self._load(s, [finding_id])
+        return found[0] if found else None
+
+    def list_findings(
+        self,
+        flt: FindingFilter | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        order: str = "-severity",
+    ) -> list[Finding]:
+        stmt = (
+            select(_DATA_TEXT)
+            .where(*conditions(flt))
+            .order_by(*ordering(order))
+            .limit(_non_negative(limit, "limit"))
+            .offset(_non_negative(offset, "offset"))
+        )
+        with self._tx("list findings") as s:
+            return [Finding.model_validate_json(data) for data in s.scalars(stmt)]
+
+    def count(self, flt: FindingFilter | None = None) -> int:
+        stmt = select(func.count()).select_from(FindingRow).where(*conditions(flt))
+        with self._tx("count findings") as s:
+            return int(s.scalar(stmt) or 0)
+
+    def history(self, finding_id: str) -> list[dict[str, Any]]:
+        """Workflow changes of a finding, oldest first."""
+        stmt = (
+            select(HistoryRow)
+            .where(HistoryRow.finding_id == finding_id)
+            .order_by(HistoryRow.at, HistoryRow.id)
+        )
+        with self._tx("read finding history") as s:
+            return [
+                {
+                    "finding_id": h.finding_id,
+                    "at": h.at,
+                    "from": h.from_status,
+                    "to": h.to_status,
+                    "by": h.changed_by,
+                    "note": h.note,
+                }
+                for h in s.scalars(stmt)
+            ]
+
+    def set_workflow(
+        self, finding_id: str, status: WorkflowStatus | str, *, by: str, note: str | None = None
+    ) -> None:
+        """A person's decision on a finding (suppress, notified, resolved, reopen)."""
+        target = parse_enum(WorkflowStatus, str(status), "workflow status")
+        with self._tx("update the workflow") as s:
+            found = self._load(s, [finding_id], lock=True)
+            if not found:
+                raise InputError(f"no finding {finding_id!r} in the findings store {self.url}")
+            finding = found[0]
+            now = utcnow()
+            after = Workflow(status=target, note=note, updated_by=by, updated_at=now)
+            stored = finding.model_copy(update={"workflow": after, "updated_at": now})
+            _save(s, [], [_row(stored)], [_history(finding_id, finding.workflow.status, after)])
+
+    @staticmethod
+    def _load(s: Session, ids: list[str], *, lock: bool = False) -> list[Finding]:
+        stmt = select(_DATA_TEXT).where(FindingRow.id.in_(ids)).order_by(FindingRow.id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return [Finding.model_validate_json(data) for data in s.scalars(stmt)]
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+def _row(f: Finding) -> dict[str, Any]:
+    """The promoted columns and the full JSON of a finding, ready for a bulk statement."""
+    res = f.resources[0]
+    return {
+        "id": f.id,
+        "source": f.source,
+        "generator_id": f.generator_id,
+        "severity_label": f.severity.label.value,
+        "severity_rank": f.severity.label.rank,
+        "compliance_status": f.status.value if f.status else None,
+        "workflow_status": f.workflow.status.value,
+        "workflow_note": f.workflow.note,
+        "workflow_updated_by": f.workflow.updated_by,
+        "workflow_updated_at": f.workflow.updated_at,
+        "record_state": f.record_state.value,
+        "account_id": f.account_id,
+        "region": f.region,
+        "resource_type": res.type,
+        "resource_id": res.id,
+        "title": f.title,
+        "first_observed_at": f.first_observed_at,
+        "last_observed_at": f.last_observed_at,
+        "created_at": f.created_at,
+        "updated_at": f.updated_at,
+        "count": f.count,
+        "data": RawJson(f.model_dump_json()),
+    }
+
+
+def _history(finding_id: str, before: WorkflowStatus, after: Workflow) -> dict[str, Any]:
+    return {
+        "finding_id": finding_id,
+        "at": after.updated_at,
+        "from_status": before.value,
+        "to_status": after.status.value,
+        "changed_by": after.updated_by or "unknown",
+        "note": after.note,
+    }
+
+
+def _save(
+    s: Session,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+) -> None:
+    # Core executemany statements: one round trip per statement, not per finding, and none of
+    # the ORM's per-row bookkeeping. History last: it references findings inserted just before.
+    conn = s.connection()
+    if inserts:
+        conn.execute(insert(_FINDINGS), inserts)
+    if updates:
+        conn.execute(_UPDATE_BY_ID, [_by_id(row) for row in updates])
+    if history:
+        conn.execute(insert(_HISTORY), history)
+
+
+def _by_id(row: dict[str, Any]) -> dict[str, Any]:
+    params = {k: v for k, v in row.items() if k != "id"}
+    params["b_id"] = row["id"]
+    return params
+
+
+def _priors(s: Session, ids: set[str]) -> dict[str, lifecycle.Prior]:
+    found: dict[str, lifecycle.Prior] = {}
+    for chunk in _chunks(sorted(ids), _ID_CHUNK):
+        # FOR UPDATE (PostgreSQL): a workflow change made meanwhile is not overwritten.
+        stmt = select(*_PRIOR_COLUMNS).where(FindingRow.id.in_(chunk)).with_for_update()
+        for row in s.connection().execute(stmt):
+            # By mapping: as an attribute, "count" would be the tuple method to a type checker.
+            found[row.id] = _prior_from_row(row._mapping)
+    return found
+
+
+def _prior_from_row(col: RowMapping) -> lifecycle.Prior:
+    return lifecycle.Prior(
+        status=ComplianceStatus(col["compliance_status"]) if col["compliance_status"] else None,
+        # Values the store wrote itself: no need to validate them again.
+        workflow=Workflow.model_construct(
+            status=WorkflowStatus(col["workflow_status"]),
+            note=col["workflow_note"],
+            updated_by=col["workflow_updated_by"],
+            updated_at=col["workflow_updated_at"],
+        ),
+        first_observed_at=col["first_observed_at"],
+        last_observed_at=col["last_observed_at"],
+        created_at=col["created_at"],
+        count=col["count"],
+    )
+
+
+def _prior_of(f: Finding) -> lifecycle.Prior:
+    return lifecycle.Prior(
+        status=f.status,
+        workflow=f.workflow,
+        first_observed_at=f.first_observed_at,
+        last_observed_at=f.last_observed_at,
+        created_at=f.created_at,
+        count=f.count,
+    )
+
+
+def _scan_record(r: ScanRow) -> ScanRecord:
+    return ScanRecord(
+        id=r.id,
+        kind=r.kind,
+        scope=ScanScope(r.source, tuple(r.accounts), tuple(r.regions)),
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        status=r.status,
+        counts=dict(r.counts or {}),
+        errors=list(r.errors or []),
+    )
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _count_change(stats: UpsertStats, change: lifecycle.Transition) -> None:
+    if change.to is WorkflowStatus.RESOLVED:
+        stats.resolved += 1
+    else:
+        stats.reopened += 1
+
+
+def _non_negative(value: int, what: str) -> int:
+    if value < 0:
+        raise InputError(f"{what} must not be negative, got {value}")
+    return value
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

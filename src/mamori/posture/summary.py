@@ -1,0 +1,162 @@
+"""Scores and counts over posture findings, computed the way Security Hub scores standards:
+a control passes when every resource it evaluated passed, fails when any failed, and has no
+data when it evaluated nothing or could not read its data; the score is passed / (passed +
+failed) controls."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mamori.core import ComplianceStatus, Finding, SeverityLabel
+from mamori.posture.registry import load_checks
+from mamori.posture.standards import Standard, load_standards
+
+
+@dataclass
+class Score:
+    passed: int = 0
+    failed: int = 0
+    no_data: int = 0
+    manual: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        assessed = self.passed + self.failed
+        return None if assessed == 0 else 100.0 * self.passed / assessed
+
+
+@dataclass
+class FailingCheck:
+    check_id: str
+    title: str
+    severity: SeverityLabel
+    resources: int
+    accounts: int
+
+
+@dataclass
+class Summary:
+    total: int
+    by_status: dict[str, int]
+    failing_by_severity: dict[SeverityLabel, int]
+    standards: dict[str, tuple[Standard, Score]]
+    accounts: dict[str, Score]
+    account_standards: dict[str, dict[str, Score]]
+    top_failing: list[FailingCheck]
+    not_available: list[tuple[str, str]] = field(default_factory=list)  # (check, reason)
+
+
+def _check_states(findings: Iterable[Finding]) -> dict[tuple[str, str], str]:
+    """(account, check) -> FAILED / PASSED / NO_DATA."""
+    state: dict[tuple[str, str], str] = {}
+    for f in findings:
+        if f.compliance is None:
+            continue
+        key = (f.account_id, f.generator_id)
+        status = f.compliance.status
+        prior = state.get(key, "NO_DATA")
+        if status is ComplianceStatus.FAILED or prior == "FAILED":
+            state[key] = "FAILED"
+        elif status is ComplianceStatus.PASSED or prior == "PASSED":
+            state[key] = "PASSED"
+        else:
+            state[key] = "NO_DATA"
+    return state
+
+
+def _combine(states: list[str]) -> str:
+    if "FAILED" in states:
+        return "FAILED"
+    if "PASSED" in states:
+        return "PASSED"
+    return "NO_DATA"
+
+
+def _score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: list[str]) -> Score:
+    score = Score()
+    for control in std.controls:
+        if control.manual and not control.checks:
+            score.manual += 1
+            continue
+        result = _combine([state.get((a, c), "NO_DATA") for a in accounts for c in control.checks])
+        if result == "FAILED":
+            score.failed += 1
+        elif result == "PASSED":
+            score.passed += 1
+        else:
+            score.no_data += 1
+    return score
+
+
+def summarize(findings: list[Finding], top: int = 10) -> Summary:
+    posture = [f for f in findings if f.compliance is not None]
+    state = _check_states(posture)
+    accounts = sorted({f.account_id for f in posture})
+    by_status = Counter(f.compliance.status.value for f in posture if f.compliance)
+    failing = [f for f in posture if f.is_failing]
+    by_sev = Counter(f.severity.label for f in failing)
+    standards = load_standards()
+    std_scores = {
+        sid: (std, _score_standard(std, state, accounts)) for sid, std in standards.items()
+    }
+    acct_scores: dict[str, Score] = {}
+    acct_std: dict[str, dict[str, Score]] = {}
+    for acct in accounts:
+        s = Score()
+        for (a, _check), st in state.items():
+            if a != acct:
+                continue
+            if st == "FAILED":
+                s.failed += 1
+            elif st == "PASSED":
+                s.passed += 1
+            else:
+                s.no_data += 1
+        acct_scores[acct] = s
+        acct_std[acct] = {
+            sid: _score_standard(std, state, [acct]) for sid, std in standards.items()
+        }
+    registry = load_checks()
+    resources: dict[str, set[str]] = defaultdict(set)
+    accts: dict[str, set[str]] = defaultdict(set)
+    for f in failing:
+        resources[f.generator_id].add(f.resource.id)
+        accts[f.generator_id].add(f.account_id)
+    ranked = sorted(
+        resources,
+        key=lambda c: (-registry[c].severity.rank if c in registry else 0, -len(resources[c]), c),
+    )
+    top_failing = [
+        FailingCheck(
+            c,
+            registry[c].title if c in registry else c,
+            registry[c].severity if c in registry else SeverityLabel.MEDIUM,
+            len(resources[c]),
+            len(accts[c]),
+        )
+        for c in ranked[:top]
+    ]
+    unavailable = sorted(
+        {
+            (
+                f.generator_id,
+                f.compliance.status_reasons[0]
+                if f.compliance and f.compliance.status_reasons
+                else "",
+            )
+            for f in posture
+            if f.compliance and f.compliance.status is ComplianceStatus.NOT_AVAILABLE
+        }
+    )
+    return Summary(
+        len(posture),
+        dict(by_status),
+        dict(by_sev),
+        std_scores,
+        acct_scores,
+        acct_std,
+        top_failing,
+        unavailable,
+    )
