@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/mamori demo
 
 test: install
-	bash scripts/test.sh
+	bash scripts/test.sh -n auto
 
 lint: install
 	$(BIN)/ruff check src tests bench

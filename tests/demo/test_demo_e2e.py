@@ -3,18 +3,21 @@ reported FAILED and every well-configured twin PASSED."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from rich.console import Console
 
-from mamori.aws import AwsOptions, resolve_targets
 from mamori.core import Finding
 from mamori.demo.planted import DemoOrg, Planted
+from mamori.demo.run import run_demo
 from mamori.demo.seed import seed_organisation
-from mamori.demo.server import ORG_ACCESS_ROLE, EmulatedAws
-from mamori.inventory import Snapshot, collect
-from mamori.posture import evaluate, select_checks
+from mamori.demo.server import EmulatedAws
+from mamori.hub import FindingFilter, Store
+from mamori.inventory import Snapshot
+from mamori.posture import select_checks
 
 pytestmark = pytest.mark.integration
 
@@ -28,22 +31,22 @@ class Scan:
     snapshot: Snapshot
     registered: set[str]
     findings: dict[tuple[str, str, str], Finding]
+    output: str
+    db: str
 
 
 @pytest.fixture(scope="module")
-def scan() -> Iterator[Scan]:
-    with EmulatedAws() as aws:
-        org = seed_organisation(aws.url)
-        options = AwsOptions(endpoint_url=aws.url, max_attempts=2, retry_mode="standard")
-        targets = resolve_targets(options, org=True, role_name=ORG_ACCESS_ROLE)
-        assert not targets.unreachable, targets.unreachable
-        assert {a.account_id for a in targets.accounts} == set(org.accounts)
-        snapshot = collect(targets.accounts, list(org.regions))
-        checks = select_checks()
-        findings = {
-            (f.generator_id, f.account_id, f.resource.id): f for f in evaluate(snapshot, checks)
-        }
-        yield Scan(org, snapshot, {c.id for c in checks}, findings)
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
+    """`mamori demo` as a user runs it: emulated org, seed, org-wide scan over HTTP, store."""
+    db = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200)
+    run = run_demo(console, Console(file=io.StringIO()), db=db)
+    assert not run.result.unreachable, run.result.unreachable
+    assert {f.account_id for f in run.result.findings} == set(run.org.accounts)
+    findings = {(f.generator_id, f.account_id, f.resource.id): f for f in run.result.findings}
+    registered = {c.id for c in select_checks()}
+    yield Scan(run.org, run.result.snapshot, registered, findings, buffer.getvalue(), db)
 
 
 def _problem(item: Planted, found: Finding | None, snapshot: Snapshot) -> str | None:
@@ -94,10 +97,32 @@ def test_enough_misconfigurations_verified(scan: Scan) -> None:
 
 def test_planted_checks_all_registered(scan: Scan) -> None:
     missing = sorted(scan.org.check_ids() - scan.registered)
-    if missing:
-        pytest.skip(
-            f"planted against {len(missing)} check id(s) not registered yet: {', '.join(missing)}"
-        )
+    assert not missing, f"planted against unregistered check id(s): {', '.join(missing)}"
+
+
+def test_summary_shows_scores_and_top_failures(scan: Scan) -> None:
+    out = scan.output
+    assert "CIS AWS Foundations Benchmark 3.0.0" in out
+    assert "Top failing checks" in out
+    for account in scan.org.accounts:
+        assert account in out
+
+
+def test_findings_are_in_the_store(scan: Scan) -> None:
+    store = Store.open(scan.db)
+    try:
+        failed = store.count(FindingFilter(status=["FAILED"]))
+        passed = store.count(FindingFilter(status=["PASSED"]))
+        (record,) = store.scans(limit=1)
+    finally:
+        store.close()
+    expected_failed = sum(
+        1 for f in scan.findings.values() if f.status and f.status.value == "FAILED"
+    )
+    assert failed == expected_failed > 0
+    assert passed > 0
+    assert record.status == "completed"
+    assert set(record.scope.accounts) == set(scan.org.accounts)
 
 
 def test_every_misconfiguration_has_a_twin(scan: Scan) -> None:
@@ -110,6 +135,8 @@ def test_every_misconfiguration_has_a_twin(scan: Scan) -> None:
     assert {*org.regions, "global"} == {p.region for p in org.planted}
 
 
-def test_seeding_twice_is_refused(scan: Scan) -> None:
-    with pytest.raises(RuntimeError, match="already seeded"):
-        seed_organisation(scan.org.url)
+def test_seeding_twice_is_refused() -> None:
+    with EmulatedAws() as aws:
+        seed_organisation(aws.url)
+        with pytest.raises(RuntimeError, match="already seeded"):
+            seed_organisation(aws.url)

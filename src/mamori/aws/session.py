@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import botocore.session
-from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -55,10 +54,10 @@ class AccountSession:
     session: boto3.Session
     options: AwsOptions
     name: str = ""
-    _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def client(self, service: str, region: str) -> BaseClient:
+    def client(self, service: str, region: str) -> Any:
         key = (service, region)
         # boto3 sessions are not thread-safe when creating clients; clients themselves are.
         with self._lock:
@@ -90,7 +89,7 @@ def _config(service: str, options: AwsOptions) -> Config:
         # plain-HTTP proxy, the absolute-form request still reaches it intact.
         extra["proxies"] = {"http": options.endpoint_url}
     return Config(
-        retries={"max_attempts": options.max_attempts, "mode": options.retry_mode},
+        retries={"max_attempts": options.max_attempts, "mode": options.retry_mode},  # type: ignore[arg-type]
         connect_timeout=options.connect_timeout,
         read_timeout=options.read_timeout,
         max_pool_connections=32,
@@ -98,9 +97,7 @@ def _config(service: str, options: AwsOptions) -> Config:
     )
 
 
-def make_client(
-    session: boto3.Session, service: str, region: str, options: AwsOptions
-) -> BaseClient:
+def make_client(session: boto3.Session, service: str, region: str, options: AwsOptions) -> Any:
     kwargs: dict[str, Any] = {"region_name": region, "config": _config(service, options)}
     if options.endpoint_url:
         kwargs["endpoint_url"] = options.endpoint_url
@@ -175,7 +172,8 @@ def assume_role_session(
             f"cannot assume {role_arn}: {err.get('Code')}: {err.get('Message')}"
         ) from exc
     core = botocore.session.get_session()
-    core._credentials = credentials
+    # boto3's documented way to hand a session refreshable credentials.
+    core._credentials = credentials  # type: ignore[attr-defined]
     core.set_config_variable("region", region)
     session = boto3.Session(botocore_session=core)
     if counter is not None:

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mamori import __version__
 from mamori.aws import DEFAULT_AUDIT_ROLE, AwsOptions
 from mamori.core import Finding, InputError, MamoriError, SeverityLabel
+from mamori.inventory.runner import ProgressHook
 
 EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
@@ -146,7 +147,7 @@ def _aws(
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[object]:
+def _progress(enabled: bool) -> Iterator[ProgressHook | None]:
     if not enabled:
         yield None
         return
@@ -275,7 +276,7 @@ def scan(
         store = _open_store(db, not no_store)
         try:
             with _progress(snapshot is None and err.is_terminal) as hook:
-                result = run_scan(req, store, progress=hook)  # type: ignore[arg-type]
+                result = run_scan(req, store, progress=hook)
         finally:
             if store is not None:
                 store.close()

@@ -114,7 +114,7 @@ def summary(
     )
     console.print(sev)
 
-    stds = Table(title="Standards (controls passed / assessed)", box=box.SIMPLE)
+    stds = Table(title="Standards (account controls passed / assessed)", box=box.SIMPLE)
     stds.add_column("Standard")
     stds.add_column("Score", justify="right")
     stds.add_column("Passed", justify="right")

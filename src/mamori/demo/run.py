@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -14,13 +15,30 @@ from rich.console import Console
 from rich.markup import escape
 
 from mamori.aws import AwsOptions
+from mamori.core import InputError
+from mamori.demo.planted import DemoOrg
 from mamori.demo.seed import DEMO_REGIONS, seed_organisation
 from mamori.demo.server import EmulatedAws
 from mamori.posture.scan import ScanRequest, ScanResult, run_scan
 
 MEMBER_ROLE = "OrganizationAccountAccessRole"
-_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-_HIDDEN = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+# The user's ~/.aws files (profiles, SSO, credential processes) must not reach the demo.
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+_HIDDEN = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+_NO_PROXY = ("NO_PROXY", "no_proxy")
 
 
 def default_demo_db() -> str:
@@ -32,11 +50,14 @@ def default_demo_db() -> str:
 
 @contextmanager
 def demo_credentials() -> Iterator[None]:
-    """Point the credential chain at the emulator's fake keys, never at the user's AWS."""
-    saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, *_HIDDEN)}
+    """Point the credential chain at the emulator's fake keys, never at the user's AWS, and
+    keep a user's HTTP proxy away from the loopback endpoint."""
+    saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, *_HIDDEN, *_NO_PROXY)}
     os.environ.update(_FAKE_CREDENTIALS)
     for key in _HIDDEN:
         os.environ.pop(key, None)
+    for key in _NO_PROXY:
+        os.environ[key] = ",".join(filter(None, [os.environ.get(key), "127.0.0.1", "localhost"]))
     try:
         yield
     finally:
@@ -64,6 +85,13 @@ def scan_emulated(url: str, regions: list[str], db: str | None) -> ScanResult:
         store.close()
 
 
+@dataclass
+class DemoRun:
+    org: DemoOrg
+    result: ScanResult
+    db: str
+
+
 def run_demo(
     out: Console,
     err: Console,
@@ -71,11 +99,16 @@ def run_demo(
     db: str | None = None,
     regions: list[str] | None = None,
     keep_running: bool = False,
-) -> ScanResult:
+) -> DemoRun:
     from mamori.cli.render import summary
     from mamori.posture.summary import summarize
 
     chosen = regions or list(DEMO_REGIONS)
+    if len(set(chosen)) != len(DEMO_REGIONS):
+        raise InputError(
+            f"the demo organisation spans {len(DEMO_REGIONS)} regions; give that many --region "
+            f"options (default: {' '.join(DEMO_REGIONS)})"
+        )
     with demo_credentials(), EmulatedAws() as aws:
         err.print(f"[bold]Emulated AWS[/] listening on {aws.url}")
         t0 = time.perf_counter()
@@ -112,4 +145,4 @@ def run_demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 err.print("stopping the emulated endpoint")
-    return result
+    return DemoRun(org, result, db or default_demo_db())

@@ -1,7 +1,7 @@
 """Scores and counts over posture findings, computed the way Security Hub scores standards:
-a control passes when every resource it evaluated passed, fails when any failed, and has no
-data when it evaluated nothing or could not read its data; the score is passed / (passed +
-failed) controls."""
+in an account, a control passes when every resource it evaluated passed, fails when any
+failed, and has no data when it evaluated nothing or could not read its data; the score is
+passed / (passed + failed) controls. Across accounts, (account, control) pairs are counted."""
 
 from __future__ import annotations
 
@@ -74,19 +74,25 @@ def _combine(states: list[str]) -> str:
     return "NO_DATA"
 
 
-def _score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: list[str]) -> Score:
+def _score_standard(
+    std: Standard, state: dict[tuple[str, str], str], accounts: list[str]
+) -> Score:
+    """Controls are scored per account, as Security Hub does in each account; over several
+    accounts the figures add up (account, control) pairs, so one failing member does not
+    hide how the others stand."""
     score = Score()
     for control in std.controls:
         if control.manual and not control.checks:
             score.manual += 1
             continue
-        result = _combine([state.get((a, c), "NO_DATA") for a in accounts for c in control.checks])
-        if result == "FAILED":
-            score.failed += 1
-        elif result == "PASSED":
-            score.passed += 1
-        else:
-            score.no_data += 1
+        for account in accounts:
+            result = _combine([state.get((account, c), "NO_DATA") for c in control.checks])
+            if result == "FAILED":
+                score.failed += 1
+            elif result == "PASSED":
+                score.passed += 1
+            else:
+                score.no_data += 1
     return score
 
 
