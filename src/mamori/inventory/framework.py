@@ -8,8 +8,8 @@ context refuses a call that was not declared, so the policy cannot drift from th
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -246,8 +246,9 @@ class CollectContext:
         todo = list(items)
         if len(todo) < 2 or workers < 2:
             return [fn(i) for i in todo]
-        with ThreadPoolExecutor(max_workers=min(workers, len(todo)),
-                                thread_name_prefix=f"collect-{self.spec.service}") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(workers, len(todo)), thread_name_prefix=f"collect-{self.spec.service}"
+        ) as pool:
             return list(pool.map(fn, todo))
 
     # -- results -------------------------------------------------------------------------------

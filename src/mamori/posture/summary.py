@@ -74,9 +74,7 @@ def _combine(states: list[str]) -> str:
     return "NO_DATA"
 
 
-def _score_standard(
-    std: Standard, state: dict[tuple[str, str], str], accounts: list[str]
-) -> Score:
+def _score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: list[str]) -> Score:
     """Controls are scored per account, as Security Hub does in each account; over several
     accounts the figures add up (account, control) pairs, so one failing member does not
     hide how the others stand."""
