@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/mamori demo
 
-test: install
+test: install lint
 	bash scripts/test.sh -n auto
 
 lint: install
