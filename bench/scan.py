@@ -267,10 +267,16 @@ def run_prowler(binary: str, url: str) -> dict[str, Any]:
     }
 
 
-def found(planted: list[Planted], failed: list[str]) -> int:
-    return sum(
-        1 for p in planted if any(f == p.resource_id or f.endswith(p.resource_id) for f in failed)
-    )
+def found(planted: list[Planted], failed: list[str]) -> str:
+    """'found/planted', plus the kinds of planted misconfiguration that were missed."""
+    missed: dict[str, int] = {}
+    for p in planted:
+        if not any(f == p.resource_id or f.endswith(p.resource_id) for f in failed):
+            missed[p.kind] = missed.get(p.kind, 0) + 1
+    text = f"{len(planted) - sum(missed.values())}/{len(planted)}"
+    if missed:
+        text += " (missed " + ", ".join(f"{k} x{n}" for k, n in sorted(missed.items())) + ")"
+    return text
 
 
 def main() -> None:
@@ -302,8 +308,8 @@ def main() -> None:
             print(
                 f"{seeded.resources:>6} {'mamori':<8} {ours['wall']:>8.2f} {rate:>8.0f} "
                 f"{ours['api_calls']:>10} {ours['peak_rss'] / 2**20:>8.0f} "
-                f"{found(seeded.planted, ours['failed_resources']):>6}/"
-                f"{len(seeded.planted):<7}  (seeded in {seed_s:.1f}s)",
+                f"{found(seeded.planted, ours['failed_resources']):>14}  "
+                f"seeded in {seed_s:.1f}s",
                 flush=True,
             )
             if prowler:
@@ -312,9 +318,8 @@ def main() -> None:
                 print(
                     f"{seeded.resources:>6} {'prowler':<8} {theirs['wall']:>8.2f} "
                     f"{rate:>8.0f} {'-':>10} {theirs['peak_rss'] / 2**20:>8.0f} "
-                    f"{found(seeded.planted, theirs['failed_resources']):>6}/"
-                    f"{len(seeded.planted):<7}  ({theirs['findings']} findings, "
-                    f"exit {theirs['exit']})",
+                    f"{found(seeded.planted, theirs['failed_resources']):>14}  "
+                    f"{theirs['findings']} findings, exit {theirs['exit']}",
                     flush=True,
                 )
 

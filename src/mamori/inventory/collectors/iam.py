@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -168,18 +169,30 @@ class _OncePerOperation:
 
     An audit role denied e.g. iam:ListMFADevices is denied it for every user; asking again per
     user would only spend IAM's low request rate and log the same denial thousands of times.
-    Other failures (a user deleted mid-scan) stay per user."""
+    Other failures (a user deleted mid-scan) stay per user. Users are collected on several
+    threads, so the first call of each operation is made alone: the others wait for its answer
+    instead of all being denied at once."""
 
     def __init__(self, ctx: CollectContext) -> None:
         self.ctx = ctx
         self.denied: dict[str, Any] = {}
+        self._probed: set[str] = set()
+        self._lock = threading.Lock()
 
     def run(self, method: str, fetch: Callable[[], Any]) -> Any:
-        if method in self.denied:
-            return self.denied[method]
+        with self._lock:
+            if method in self.denied:
+                return self.denied[method]
+            if method not in self._probed:
+                answer = fetch()
+                self._probed.add(method)
+                if _denied(answer):
+                    self.denied[method] = answer
+                return answer
         answer = fetch()
         if _denied(answer):
-            self.denied[method] = answer
+            with self._lock:
+                self.denied.setdefault(method, answer)
         return answer
 
     def call(self, method: str, **kwargs: Any) -> Any:
