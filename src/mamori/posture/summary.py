@@ -21,6 +21,14 @@ class Score:
     no_data: int = 0
     manual: int = 0
 
+    def count(self, result: str) -> None:
+        if result == "FAILED":
+            self.failed += 1
+        elif result == "PASSED":
+            self.passed += 1
+        else:
+            self.no_data += 1
+
     @property
     def percent(self) -> float | None:
         assessed = self.passed + self.failed
@@ -84,13 +92,7 @@ def _score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: 
             score.manual += 1
             continue
         for account in accounts:
-            result = _combine([state.get((account, c), "NO_DATA") for c in control.checks])
-            if result == "FAILED":
-                score.failed += 1
-            elif result == "PASSED":
-                score.passed += 1
-            else:
-                score.no_data += 1
+            score.count(_combine([state.get((account, c), "NO_DATA") for c in control.checks]))
     return score
 
 
@@ -110,14 +112,8 @@ def summarize(findings: list[Finding], top: int = 10) -> Summary:
     for acct in accounts:
         s = Score()
         for (a, _check), st in state.items():
-            if a != acct:
-                continue
-            if st == "FAILED":
-                s.failed += 1
-            elif st == "PASSED":
-                s.passed += 1
-            else:
-                s.no_data += 1
+            if a == acct:
+                s.count(st)
         acct_scores[acct] = s
         acct_std[acct] = {
             sid: _score_standard(std, state, [acct]) for sid, std in standards.items()
