@@ -133,8 +133,9 @@ def _listed(ctx: CollectContext, listing: _Listing) -> Any:
         return items
     for item in items:
         _label(ctx, item, item[listing.id_field], listing.arn_type)
-        if listing.enrich is not None:
-            listing.enrich(ctx, item)
+    enrich = listing.enrich
+    if enrich is not None:
+        ctx.map(lambda item: enrich(ctx, item), items)
     return items
 
 

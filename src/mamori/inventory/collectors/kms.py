@@ -38,7 +38,7 @@ def collect_kms(ctx: CollectContext) -> None:
         ctx.put("keys", listing)
         return
     names = _alias_names(aliases)
-    ctx.put("keys", [_key(ctx, k["KeyId"], k.get("KeyArn"), names) for k in listing])
+    ctx.put("keys", ctx.map(lambda k: _key(ctx, k["KeyId"], k.get("KeyArn"), names), listing))
 
 
 def _alias_names(aliases: Any) -> dict[str, str]:

@@ -30,7 +30,7 @@ def collect_lambda(ctx: CollectContext) -> None:
     if is_unavailable(listing):
         ctx.put("functions", listing)
         return
-    ctx.put("functions", [_function(ctx, f) for f in listing])
+    ctx.put("functions", ctx.map(lambda f: _function(ctx, f), listing))
 
 
 def _function(ctx: CollectContext, item: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def collect_rds(ctx: CollectContext) -> None:
     # Automated snapshots cannot be shared; only manual ones can be made public.
     snapshots = ctx.paginate("rds", "describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
     if not is_unavailable(snapshots):
-        snapshots = [_snapshot(ctx, s) for s in snapshots]
+        snapshots = ctx.map(lambda s: _snapshot(ctx, s), snapshots)
     ctx.put("snapshots", snapshots)
 
 

@@ -19,7 +19,6 @@ _NO_PAB = ("NoSuchPublicAccessBlockConfiguration",)
         "s3.list_buckets",
         "s3.get_bucket_location",
         "s3.get_bucket_policy",
-        "s3.get_bucket_policy_status",
         "s3.get_bucket_acl",
         "s3.get_public_access_block",
         "s3.get_bucket_encryption",
@@ -64,9 +63,6 @@ def _bucket(ctx: CollectContext, summary: dict[str, Any]) -> dict[str, Any]:
 
     out["Policy"] = ctx.call(
         "s3", "get_bucket_policy", absent=_NO_POLICY, pick="Policy", Bucket=name
-    )
-    out["PolicyStatus"] = ctx.call(
-        "s3", "get_bucket_policy_status", absent=_NO_POLICY, pick="PolicyStatus", Bucket=name
     )
     acl = ctx.call("s3", "get_bucket_acl", Bucket=name)
     out["Acl"] = (
