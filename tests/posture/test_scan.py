@@ -12,7 +12,7 @@ from moto import mock_aws
 from mamori.aws import AwsOptions
 from mamori.core import WorkflowStatus
 from mamori.hub import FindingFilter, Store
-from mamori.inventory import COLLECTORS
+from mamori.inventory import COLLECTORS, load_collectors
 from mamori.inventory.framework import CollectorSpec
 from mamori.posture.scan import ScanRequest, run_scan
 
@@ -68,7 +68,7 @@ def test_snapshot_saved_and_rescanned_offline(store: Store, tmp_path: Path) -> N
 def test_interrupted_scan_keeps_what_it_found(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = COLLECTORS["s3"]
+    real = load_collectors()["s3"]
     seen: list[str] = []
 
     def boom(ctx: object) -> None:

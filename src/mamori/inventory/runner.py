@@ -102,9 +102,15 @@ def collect(
         pending: dict[Future[None], _Task] = {pool.submit(_run_task, t, snap): t for t in tasks}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Hand over every account that completed before raising what stopped a task (an
+            # interrupt), so that finished accounts are still evaluated and stored.
+            stopped: BaseException | None = None
             for fut in finished:
                 task = pending.pop(fut)
-                fut.result()
+                failure = fut.exception()
+                if failure is not None:
+                    stopped = stopped or failure
+                    continue
                 done += 1
                 if progress:
                     progress(
@@ -116,4 +122,8 @@ def collect(
                 remaining[acct] -= 1
                 if remaining[acct] == 0 and on_account_done:
                     on_account_done(acct)
+            if stopped is not None:
+                for fut in pending:
+                    fut.cancel()
+                raise stopped
     return snap

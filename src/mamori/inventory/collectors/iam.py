@@ -62,8 +62,9 @@ _REPORT_FIRST_POLL_S = 0.2
     ],
 )
 def collect_iam(ctx: CollectContext) -> None:
-    _authorization_details(ctx)
-    ctx.put("credential_report", _credential_report(ctx))
+    report = _credential_report(ctx)
+    ctx.put("credential_report", report)
+    _authorization_details(ctx, _rows_by_user(report))
     ctx.put(
         "password_policy",
         ctx.call("iam", "get_account_password_policy", absent=_NO_ENTITY, pick="PasswordPolicy"),
@@ -84,7 +85,13 @@ def collect_iam(ctx: CollectContext) -> None:
     )
 
 
-def _authorization_details(ctx: CollectContext) -> None:
+def _rows_by_user(report: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(report, list):
+        return {}
+    return {row["user"]: row for row in report if isinstance(row, dict) and "user" in row}
+
+
+def _authorization_details(ctx: CollectContext, report: dict[str, dict[str, str]]) -> None:
     details = _gaad(ctx)
     if is_unavailable(details):
         for key in _GAAD_LISTS:
@@ -96,7 +103,13 @@ def _authorization_details(ctx: CollectContext) -> None:
         sorted(_aws_policies_in_use(users, groups, roles)),
     )
     once = _OncePerOperation(ctx)
-    ctx.put("users", ctx.map(lambda u: _with_credentials(once, _marked(u, "users")), users))
+    ctx.put(
+        "users",
+        ctx.map(
+            lambda u: _with_credentials(once, _marked(u, "users"), report.get(u["UserName"])),
+            users,
+        ),
+    )
     ctx.put("groups", [_marked(g, "groups") for g in groups])
     ctx.put("roles", [_marked(r, "roles") for r in roles])
     ctx.put("policies", [_marked(p, "policies") for p in policies])
@@ -210,7 +223,9 @@ def _denied(answer: Any) -> bool:
     )
 
 
-def _with_credentials(once: _OncePerOperation, user: dict[str, Any]) -> dict[str, Any]:
+def _with_credentials(
+    once: _OncePerOperation, user: dict[str, Any], row: dict[str, str] | None
+) -> dict[str, Any]:
     name = user["UserName"]
     keys = once.paginate("list_access_keys", "AccessKeyMetadata", UserName=name)
     if not is_unavailable(keys):
@@ -226,10 +241,20 @@ def _with_credentials(once: _OncePerOperation, user: dict[str, Any]) -> dict[str
             for k in keys
         ]
     user["AccessKeys"] = keys
-    user["MFADevices"] = once.paginate("list_mfa_devices", "MFADevices", UserName=name)
-    user["LoginProfile"] = once.call(
-        "get_login_profile", absent=_NO_ENTITY, pick="LoginProfile", UserName=name
-    )
+    # Most IAM users are programmatic. When the credential report (regenerated once it is
+    # four hours old) says a user has no console password and no MFA, two per-user calls
+    # would only confirm it; users missing from the report, or with either, are asked.
+    no_password = row is not None and row.get("password_enabled") == "false"
+    if no_password and row is not None and row.get("mfa_active") == "false":
+        user["MFADevices"] = []
+    else:
+        user["MFADevices"] = once.paginate("list_mfa_devices", "MFADevices", UserName=name)
+    if no_password:
+        user["LoginProfile"] = None
+    else:
+        user["LoginProfile"] = once.call(
+            "get_login_profile", absent=_NO_ENTITY, pick="LoginProfile", UserName=name
+        )
     return user
 
 
