@@ -193,16 +193,38 @@ print(json.dumps({"seconds": result.seconds, "api_calls": result.api_calls,
 """
 
 
+# Linux counts a forked child's peak RSS from its parent's size at fork time, and this
+# process holds the whole emulated account; so the measured process is started by a small
+# launcher whose own fork is cheap, and the launcher reports the true peak.
+_LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"maxrss_kb": usage.ru_maxrss, "status": status}, out)
+"""
+
+
 def _run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, int]:
     """(wall seconds, peak RSS bytes, stdout, exit status) of one child process."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as stdout:
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        stdout.seek(0)
-        text = stdout.read()
-    return wall, usage.ru_maxrss * 1024, text, os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rusage.json"
+        started = time.perf_counter()
+        with (Path(tmp) / "stdout").open("w+") as stdout:
+            subprocess.run(
+                [sys.executable, "-c", _LAUNCHER, str(report), *cmd],
+                stdout=stdout,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                check=False,
+            )
+            wall = time.perf_counter() - started
+            stdout.seek(0)
+            text = stdout.read()
+        usage = json.loads(report.read_text())
+    return wall, usage["maxrss_kb"] * 1024, text, os.waitstatus_to_exitcode(usage["status"])
 
 
 def _env(url: str) -> dict[str, str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 from typer.testing import CliRunner
 
 from mamori.cli.main import EXIT_FAIL_ON, EXIT_RUNTIME, EXIT_USAGE, app
@@ -167,3 +169,38 @@ def test_unreachable_database_is_a_runtime_error(snapshot_file: Path) -> None:
     assert result.exit_code == EXIT_RUNTIME
     assert "secret" not in result.output
     assert "127.0.0.1:9" in result.output
+
+
+def test_inventory_then_offline_scan(tmp_path: Path) -> None:
+    snap = tmp_path / "inv.json.gz"
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="ledger-archive")
+        collected = runner.invoke(
+            app, ["inventory", "--region", "us-east-1", "--service", "s3", "-o", str(snap)]
+        )
+        assert collected.exit_code == 0, collected.output
+    # Offline: no AWS at all, the same result as the live inventory.
+    result = runner.invoke(
+        app, ["scan", "--snapshot", str(snap), "--no-store", "--format", "json", "--all"]
+    )
+    assert result.exit_code == 0, result.output
+    start = result.stdout.index("[")
+    findings, _ = json.JSONDecoder().raw_decode(result.stdout[start:])
+    versioning = [f for f in findings if f["generator_id"] == "s3.bucket_versioning_enabled"]
+    assert versioning[0]["resources"][0]["id"] == "arn:aws:s3:::ledger-archive"
+    assert versioning[0]["compliance"]["status"] == "FAILED"
+
+
+def test_unknown_service_is_a_usage_error(tmp_path: Path) -> None:
+    with mock_aws():
+        result = runner.invoke(
+            app, ["inventory", "--region", "us-east-1", "--service", "s4", "-o", "x.json"]
+        )
+    assert result.exit_code == EXIT_USAGE
+    assert "unknown service(s): s4" in result.output
+
+
+def test_demo_rejects_a_single_region() -> None:
+    result = runner.invoke(app, ["demo", "--region", "us-east-1", "--db", "sqlite://"])
+    assert result.exit_code == EXIT_USAGE
+    assert "spans 2 regions" in result.output
