@@ -67,7 +67,7 @@ def standard_page(std: Standard) -> str:
     ]
     for c in std.controls:
         mapped = ", ".join(f"`{k}` ({checks[k].severity.value.lower()})" for k in c.checks)
-        lines.append(f"| {c.id} | {_cell(c.title)} | {mapped or 'manual'} |")
+        lines.append(f"| {c.id} | {_cell(c.title)} | {mapped or c.note or 'manual'} |")
     lines.append("")
     return "\n".join(lines)
 

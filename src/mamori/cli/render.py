@@ -120,7 +120,7 @@ def summary(
     stds.add_column("Passed", justify="right")
     stds.add_column("Failed", justify="right")
     stds.add_column("No data", justify="right")
-    stds.add_column("Manual", justify="right")
+    stds.add_column("Not assessed", justify="right")
     for std, score in s.standards.values():
         stds.add_row(
             f"{escape(std.name)} {escape(std.version)}",

@@ -21,6 +21,8 @@ class _Control(BaseModel):
     # Controls that no API can assess (contact details, physical MFA custody...) are listed so
     # the report can say they need a person, not silently skip them.
     manual: bool = False
+    # Why a control is not assessed, where "needs a person" is not the reason.
+    note: str = ""
 
 
 class _StandardFile(BaseModel):
@@ -39,6 +41,7 @@ class Control:
     title: str
     checks: tuple[str, ...]
     manual: bool
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ def _parse(doc: Any, name: str) -> Standard:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InputError(f"standard {name}: {where}: {first['msg']}") from exc
-    controls = tuple(Control(c.id, c.title, tuple(c.checks), c.manual) for c in model.controls)
+    controls = tuple(
+        Control(c.id, c.title, tuple(c.checks), c.manual, c.note) for c in model.controls
+    )
     return Standard(model.id, model.name, model.version, model.description, model.url, controls)
 
 
