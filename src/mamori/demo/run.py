@@ -16,8 +16,8 @@ from rich.markup import escape
 
 from mamori.aws import AwsOptions
 from mamori.core import InputError
-from mamori.demo.planted import DemoOrg
-from mamori.demo.seed import DEMO_REGIONS, seed_organisation
+from mamori.demo.planted import DEMO_REGIONS, DemoOrg
+from mamori.demo.seed import seed_organisation
 from mamori.demo.server import EmulatedAws
 from mamori.posture.scan import ScanRequest, ScanResult, run_scan
 

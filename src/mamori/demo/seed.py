@@ -17,8 +17,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mamori.demo import planted as cat
-from mamori.demo.planted import GLOBAL, DemoOrg, Ledger, Plant, Role, Where
+from mamori.demo import catalogue as cat
+from mamori.demo.planted import (
+    DEMO_REGIONS,
+    GLOBAL,
+    OWN_ACCOUNT,
+    WORLD4,
+    DemoOrg,
+    Ledger,
+    Plant,
+    Role,
+    Where,
+    bad,
+    good,
+)
 from mamori.demo.server import (
     MANAGEMENT_ACCOUNT,
     DemoConnection,
@@ -26,7 +38,6 @@ from mamori.demo.server import (
     set_root_credentials,
 )
 
-DEMO_REGIONS = cat.DEMO_REGIONS
 MEMBERS: tuple[tuple[Role, str], ...] = (("prod", "workloads-prod"), ("dev", "workloads-dev"))
 _LOG_DELIVERY = "uri=http://acs.amazonaws.com/groups/s3/LogDelivery"
 _HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"
@@ -203,7 +214,7 @@ def _seed_users(s: _Seed) -> None:
 def _seed_roles(s: _Seed) -> None:
     for role in cat.ROLES:
         iam, account = s.c("iam", role.account), s.accounts[role.account]
-        trust = role.trust.replace(cat.OWN_ACCOUNT, account)
+        trust = role.trust.replace(OWN_ACCOUNT, account)
         arn = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         if role.inline:
             iam.put_role_policy(
@@ -383,12 +394,12 @@ def _seed_alarms(s: _Seed, role: Role, log_group: str) -> None:
         )
         check = f"cloudwatch.{suffix}"
         s.record(
-            cat.good(f"filter and alarm {metric}, to a subscribed topic", check),
+            good(f"filter and alarm {metric}, to a subscribed topic", check),
             role,
             s.account_arn(role),
         )
         for other in cat.NO_ALARMS:
-            s.record(cat.bad("no metric filter or alarm", check), other, s.account_arn(other))
+            s.record(bad("no metric filter or alarm", check), other, s.account_arn(other))
 
 
 def _config(client: Any, account: str, enabled: bool) -> None:
@@ -451,7 +462,7 @@ def _route_to_internet(ec2: Any, vpc: str) -> None:
             {"Name": "association.main", "Values": ["true"]},
         ]
     )["RouteTables"][0]["RouteTableId"]
-    ec2.create_route(RouteTableId=main, DestinationCidrBlock=cat.WORLD4, GatewayId=igw)
+    ec2.create_route(RouteTableId=main, DestinationCidrBlock=WORLD4, GatewayId=igw)
 
 
 def _seed_default_vpcs(s: _Seed) -> None:
