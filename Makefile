@@ -32,6 +32,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/iam.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -183,7 +183,8 @@ import json, sys, time
 from mamori.aws import AwsOptions
 from mamori.posture.scan import ScanRequest, run_scan
 req = ScanRequest(aws=AwsOptions(endpoint_url=sys.argv[1], max_attempts=2,
-                                 retry_mode="standard"), regions=[sys.argv[2]])
+                                 retry_mode="standard"), regions=[sys.argv[2]],
+                 identity=False)  # posture only, as Prowler is run
 result = run_scan(req, None)
 failed = sorted({f.resource.id for f in result.findings
                  if f.compliance and f.compliance.status.value == "FAILED"})

@@ -31,6 +31,7 @@ class Scan:
     snapshot: Snapshot
     registered: set[str]
     findings: dict[tuple[str, str, str], Finding]
+    identity: dict[tuple[str, str, str], Finding]
     output: str
     db: str
 
@@ -46,7 +47,11 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
     assert {f.account_id for f in run.result.findings} == set(run.org.accounts)
     findings = {(f.generator_id, f.account_id, f.resource.id): f for f in run.result.findings}
     registered = {c.id for c in select_checks()}
-    yield Scan(run.org, run.result.snapshot, registered, findings, buffer.getvalue(), db)
+    assert run.result.identity is not None
+    identity = {
+        (f.generator_id, f.account_id, f.resource.id): f for f in run.result.identity.findings
+    }
+    yield Scan(run.org, run.result.snapshot, registered, findings, identity, buffer.getvalue(), db)
 
 
 def _problem(item: Planted, found: Finding | None, snapshot: Snapshot) -> str | None:
@@ -96,8 +101,30 @@ def test_enough_misconfigurations_verified(scan: Scan) -> None:
 
 
 def test_planted_checks_all_registered(scan: Scan) -> None:
-    missing = sorted(scan.org.check_ids() - scan.registered)
+    missing = sorted(
+        c for c in scan.org.check_ids() - scan.registered if not c.startswith("identity.")
+    )
     assert not missing, f"planted against unregistered check id(s): {', '.join(missing)}"
+
+
+def test_identity_plants_reported_as_planted(scan: Scan) -> None:
+    """Escalation paths planted in the demo are found; their blocked twins are not."""
+    planted = [p for p in scan.org.planted if p.check_id.startswith("identity.")]
+    assert len([p for p in planted if p.expected == "FAILED"]) >= 3
+    problems = []
+    for item in planted:
+        found = scan.identity.get((item.check_id, item.account_id, item.resource_arn))
+        failing = found is not None and found.status is not None and found.status.value == "FAILED"
+        if failing != (item.expected == "FAILED"):
+            problems.append(f"{'FOUND' if failing else 'MISSING'}  {item.describe()}")
+    assert not problems, "\n".join(problems)
+
+
+def test_identity_findings_are_in_the_store(scan: Scan) -> None:
+    with Store.open(scan.db) as store:
+        stored = store.list_findings(FindingFilter(source="identity"), limit=10000)
+    assert {f.id for f in stored} >= {f.id for f in scan.identity.values()}
+    assert "Identity analysis" in scan.output
 
 
 def test_summary_shows_scores_and_top_failures(scan: Scan) -> None:
@@ -111,9 +138,9 @@ def test_summary_shows_scores_and_top_failures(scan: Scan) -> None:
 def test_findings_are_in_the_store(scan: Scan) -> None:
     store = Store.open(scan.db)
     try:
-        failed = store.count(FindingFilter(status=["FAILED"]))
-        passed = store.count(FindingFilter(status=["PASSED"]))
-        (record,) = store.scans(limit=1)
+        failed = store.count(FindingFilter(status=["FAILED"], source="posture"))
+        passed = store.count(FindingFilter(status=["PASSED"], source="posture"))
+        records = store.scans(limit=2)
     finally:
         store.close()
     expected_failed = sum(
@@ -121,8 +148,10 @@ def test_findings_are_in_the_store(scan: Scan) -> None:
     )
     assert failed == expected_failed > 0
     assert passed > 0
-    assert record.status == "completed"
-    assert set(record.scope.accounts) == set(scan.org.accounts)
+    assert {r.kind for r in records} == {"posture", "identity"}
+    for record in records:
+        assert record.status == "completed"
+        assert set(record.scope.accounts) == set(scan.org.accounts)
 
 
 def test_every_misconfiguration_has_a_twin(scan: Scan) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,3 +163,89 @@ def test_declared_calls_are_ec2_operations() -> None:
     assert spec.scope == "regional"
     for call in spec.calls:
         assert call.service == "ec2" and hasattr(client, call.method), call
+
+
+def test_images_carry_who_may_launch_them(session: AccountSession) -> None:
+    ec2 = boto3.client("ec2", region_name=EAST)
+    shared = ec2.register_image(Name="shared-image", RootDeviceName="/dev/sda1")["ImageId"]
+    ec2.modify_image_attribute(
+        ImageId=shared, LaunchPermission={"Add": [{"UserId": "210987654321"}, {"Group": "all"}]}
+    )
+    private = ec2.register_image(Name="private-image", RootDeviceName="/dev/sda1")["ImageId"]
+
+    snapshot = collect([session], [EAST], services=["ec2"], workers=1)
+
+    images = {i["ImageId"]: i for i in snapshot.data(ACCOUNT, "ec2", EAST, "images")}
+    assert sorted(images[shared]["LaunchPermissions"], key=str) == [
+        {"Group": "all"},
+        {"UserId": "210987654321"},
+    ]
+    assert images[private]["LaunchPermissions"] == []
+    assert snapshot.errors == []
+
+
+def test_denied_image_attribute_is_never_read_as_unshared(session: AccountSession) -> None:
+    ec2 = boto3.client("ec2", region_name=EAST)
+    image = ec2.register_image(Name="base-image", RootDeviceName="/dev/sda1")["ImageId"]
+    _deny(session, EAST, "DescribeImageAttribute")
+
+    snapshot = collect([session], [EAST], services=["ec2"], workers=1)
+
+    [img] = snapshot.services(ACCOUNT)["ec2"][EAST]["images"]
+    assert img["ImageId"] == image
+    assert is_unavailable(img["LaunchPermissions"])
+
+
+def test_launch_templates_carry_their_default_version_without_user_data(
+    session: AccountSession,
+) -> None:
+    ec2 = boto3.client("ec2", region_name=EAST)
+    profile = f"arn:aws:iam::{ACCOUNT}:instance-profile/web"
+    template = ec2.create_launch_template(
+        LaunchTemplateName="web",
+        LaunchTemplateData={
+            "ImageId": "ami-12345678",
+            "IamInstanceProfile": {"Arn": profile},
+            "UserData": base64.b64encode(b"#!/bin/sh\nexport TOKEN=secret\n").decode(),
+        },
+    )["LaunchTemplate"]
+    # A newer version that is not the default must not be the one read.
+    ec2.create_launch_template_version(
+        LaunchTemplateId=template["LaunchTemplateId"],
+        LaunchTemplateData={"ImageId": "ami-87654321"},
+    )
+    ec2.create_launch_template(
+        LaunchTemplateName="bare", LaunchTemplateData={"ImageId": "ami-12345678"}
+    )
+
+    snapshot = collect([session], [EAST], services=["ec2"], workers=1)
+
+    assert snapshot.errors == []
+    templates = {t["_name"]: t for t in snapshot.data(ACCOUNT, "ec2", EAST, "launch_templates")}
+    web = templates["web"]
+    assert web["_arn"] == (
+        f"arn:aws:ec2:{EAST}:{ACCOUNT}:launch-template/{template['LaunchTemplateId']}"
+    )
+    assert web["DefaultVersionNumber"] == 1
+    assert web["LaunchTemplateData"] == {
+        "ImageId": "ami-12345678",
+        "IamInstanceProfile": {"Arn": profile},
+        "_has_user_data": True,
+    }
+    assert templates["bare"]["LaunchTemplateData"]["_has_user_data"] is False
+    assert "secret" not in str(snapshot.to_json())
+
+
+def test_denied_template_versions_leave_the_templates_listed(session: AccountSession) -> None:
+    ec2 = boto3.client("ec2", region_name=EAST)
+    ec2.create_launch_template(
+        LaunchTemplateName="web", LaunchTemplateData={"ImageId": "ami-12345678"}
+    )
+    _deny(session, EAST, "DescribeLaunchTemplateVersions")
+
+    snapshot = collect([session], [EAST], services=["ec2"], workers=1)
+
+    [web] = snapshot.services(ACCOUNT)["ec2"][EAST]["launch_templates"]
+    assert web["_name"] == "web"
+    assert is_unavailable(web["LaunchTemplateData"])
+    assert [e.operation for e in snapshot.errors] == ["ec2:describe_launch_template_versions"]

@@ -128,6 +128,10 @@ def run_demo(
             resources=result.resource_count,
             errors=len(result.errors),
         )
+        if result.identity is not None:
+            from mamori.cli.iam_render import identity_summary
+
+            identity_summary(out, result.identity)
         out.print(
             f"findings stored in {escape(db or default_demo_db())}; list them with "
             f"`mamori findings list --db {escape(db or default_demo_db())}`"

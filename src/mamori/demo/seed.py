@@ -51,6 +51,7 @@ class _Seed:
     ledger: Ledger = field(default_factory=Ledger)
     keys: dict[str, str] = field(default_factory=dict)  # alias -> key ARN
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (vpc, name) -> EC2 id
+    created_policies: set[tuple[Role, str]] = field(default_factory=set)
 
     def c(self, service: str, role: Role, where: Where = "home") -> Any:
         return self.conn.client(service, self.accounts[role], self.regions[where])
@@ -209,13 +210,30 @@ def _seed_users(s: _Seed) -> None:
         if user.key_age_days:
             backdate_access_key(account, user.name, keys[0], user.key_age_days)
         s.record(user.plant, user.account, arn)
+        s.record(user.escalation, user.account, arn)
+
+
+def _customer_policy(s: _Seed, role: Role, name: str) -> str:
+    """The ARN of a CUSTOMER_POLICIES entry in the account, created on first use."""
+    arn = f"arn:aws:iam::{s.accounts[role]}:policy/{name}"
+    if (role, name) not in s.created_policies:
+        s.c("iam", role).create_policy(PolicyName=name, PolicyDocument=cat.CUSTOMER_POLICIES[name])
+        s.created_policies.add((role, name))
+    return arn
 
 
 def _seed_roles(s: _Seed) -> None:
     for role in cat.ROLES:
         iam, account = s.c("iam", role.account), s.accounts[role.account]
         trust = role.trust.replace(OWN_ACCOUNT, account)
-        arn = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        bound = (
+            {"PermissionsBoundary": _customer_policy(s, role.account, role.boundary)}
+            if role.boundary
+            else {}
+        )
+        arn = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust, **bound)["Role"][
+            "Arn"
+        ]
         if role.inline:
             iam.put_role_policy(
                 RoleName=role.name,
@@ -232,6 +250,7 @@ def _seed_roles(s: _Seed) -> None:
         for policy in attached:
             iam.attach_role_policy(RoleName=role.name, PolicyArn=policy)
         s.record(role.plant, role.account, arn)
+        s.record(role.escalation, role.account, arn)
 
 
 # -- KMS and S3 ----------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from mamori.core import Finding
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,15 @@ class ScanRecord:
     status: str
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def status_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Findings per compliance status ("NONE" for findings without one), plus "total"."""
+    counts: dict[str, int] = {}
+    total = 0
+    for f in findings:
+        key = f.status.value if f.status else "NONE"
+        counts[key] = counts.get(key, 0) + 1
+        total += 1
+    counts["total"] = total
+    return counts

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 
 from mamori.aws import AccountSession
 from mamori.inventory.snapshot import GLOBAL, CollectionError, Snapshot, unavailable
@@ -48,6 +49,10 @@ _REGION_OFF = (
     "SubscriptionRequiredException",
     "AWSOrganizationsNotInUseException",
 )
+# Answers for an operation the endpoint does not serve: an HTML error page that botocore cannot
+# parse (moto's server, some proxies), or moto in-process raising NotImplementedError. Neither
+# is an exception botocore maps to ClientError, and neither changes by asking again.
+_UNREADABLE = (ResponseParserError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,8 @@ class CollectContext:
             return self._fail(service, method, type(exc).__name__, str(exc), sticky=False)
         except ValueError as exc:  # botocore parsers raise these on answers they cannot read
             return self._fail(service, method, "UnparseableResponse", str(exc), sticky=True)
+        except _UNREADABLE as exc:
+            return self._unreadable(service, method, exc)
 
     def paginate(
         self,
@@ -211,7 +218,13 @@ class CollectContext:
             return self._fail(service, method, "EndpointUnreachable", str(exc), sticky=True)
         except (BotoCoreError, ValueError) as exc:
             return self._fail(service, method, type(exc).__name__, str(exc), sticky=False)
+        except _UNREADABLE as exc:
+            return self._unreadable(service, method, exc)
         return items
+
+    def _unreadable(self, service: str, method: str, exc: Exception) -> dict[str, Any]:
+        code = "NotImplemented" if isinstance(exc, NotImplementedError) else "UnparseableResponse"
+        return self._fail(service, method, code, str(exc), sticky=True)
 
     def _check_declared(self, service: str, method: str) -> None:
         if (service, method) not in self._allowed:

@@ -12,7 +12,7 @@ from botocore import xform_name
 from mamori.inventory.framework import Call, CollectorSpec
 
 # IAM action prefixes that differ from the boto3 client name.
-_PREFIX = {"s3control": "s3", "accessanalyzer": "access-analyzer"}
+_PREFIX = {"s3control": "s3", "accessanalyzer": "access-analyzer", "efs": "elasticfilesystem"}
 # Operations whose IAM action is not named after the API operation.
 _ACTION = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",

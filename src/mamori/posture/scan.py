@@ -25,6 +25,7 @@ from mamori.posture.registry import CheckSpec
 
 if TYPE_CHECKING:
     from mamori.hub import Store
+    from mamori.identity.analyze import IdentityRun
 
 
 @dataclass
@@ -42,6 +43,9 @@ class ScanRequest:
     snapshot_out: Path | None = None
     workers: int = 16
     measure_memory: bool = False
+    # Identity analysis (escalation paths, external/unused access, guardrails, lints) runs on
+    # the same inventory unless the scan is narrowed to some checks.
+    identity: bool = True
 
 
 @dataclass
@@ -54,6 +58,7 @@ class ScanResult:
     api_calls: int
     unreachable: dict[str, str]
     peak_memory: int | None = None
+    identity: IdentityRun | None = None
 
     @property
     def seconds(self) -> float:
@@ -91,7 +96,8 @@ def run_scan(
         tracemalloc.start()
     started = time.perf_counter()
     checks = select_checks(req.checks, req.standard, req.services)
-    services = sorted(services_needed(checks))
+    with_identity = req.identity and not (req.checks or req.standard or req.services)
+    services = sorted(services_needed(checks) | (_identity_services() if with_identity else set()))
     counter = CallCounter()
     unreachable: dict[str, str] = {}
     findings: list[Finding] = []
@@ -168,7 +174,27 @@ def run_scan(
             # Archive only what a complete, unfiltered scan can vouch for.
             archive=not (req.checks or req.standard or req.services),
         )
+    if with_identity:
+        result.identity = _identity(snapshot, store)
+        result.finished = time.perf_counter()
     return result
+
+
+def _identity_services() -> set[str]:
+    from mamori.identity.analyze import IDENTITY_SERVICES
+
+    return set(IDENTITY_SERVICES)
+
+
+def _identity(snapshot: Snapshot, store: Store | None) -> IdentityRun:
+    from mamori.identity.analyze import analyze
+    from mamori.identity.model import model_from_snapshot
+    from mamori.identity.store import store_identity_findings
+
+    run = analyze(snapshot, model_from_snapshot(snapshot))
+    if store is not None:
+        store_identity_findings(store, run, snapshot)
+    return run
 
 
 def _begin(store: Store | None, accounts: list[str], regions: list[str]) -> str | None:
@@ -208,9 +234,6 @@ def _evaluate_as_ready(
 
 
 def _counts(findings: list[Finding]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for f in findings:
-        key = f.status.value if f.status else "NONE"
-        counts[key] = counts.get(key, 0) + 1
-    counts["total"] = len(findings)
-    return counts
+    from mamori.hub.records import status_counts
+
+    return status_counts(findings)

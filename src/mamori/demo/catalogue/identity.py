@@ -29,6 +29,7 @@ class User:
     groups: tuple[str, ...] = ()
     managed: tuple[str, ...] = ()
     inline: str | None = None
+    escalation: Plant | None = None  # what identity analysis must say about this user
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,15 @@ class IamRole:
     managed: tuple[str, ...] = ()  # AWS managed policy names
     customer: tuple[str, ...] = ()  # keys of CUSTOMER_POLICIES, created in the role's account
     customer_plant: tuple[Plant, ...] = ()  # one per customer policy
+    boundary: str | None = None  # a key of CUSTOMER_POLICIES, set as permissions boundary
+    escalation: Plant | None = None  # what identity analysis must say about this role
 
 
 _INLINE_ADMIN = "iam.inline_policy_no_full_admin"
 _ROLE_ADMIN = "iam.role_inline_policy_no_full_admin"
 _GROUP_ADMIN = "iam.group_inline_policy_no_full_admin"
 _KEY_CHECKS = ("iam.user_single_active_access_key", "iam.access_key_rotated")
+ESCALATION = "identity.privilege-escalation"
 
 GROUPS = (
     Group("mgmt", "Administrators", managed=("AdministratorAccess",)),
@@ -70,6 +74,23 @@ USERS = (
     User("dev", "data-analyst", good("inline policy for Athena only", _INLINE_ADMIN),
          groups=("developers",), inline="athena-queries"),
     User("dev", "ops-breakglass", bad("inline policy allows *:*", _INLINE_ADMIN), inline="admin"),
+    User("dev", "intern-sandbox", good("inline policy is not *:*", _INLINE_ADMIN),
+         inline="self-attach",
+         escalation=bad("can attach AdministratorAccess to itself", ESCALATION)),
+    User("dev", "build-bot", good("inline policy is not *:*", _INLINE_ADMIN),
+         inline="lambda-deployer",
+         escalation=bad("passes the lambda-admin role to a new function", ESCALATION)),
+    User("dev", "build-bot-ec2", good("inline policy is not *:*", _INLINE_ADMIN),
+         inline="lambda-deployer-ec2-only",
+         escalation=good("may pass roles only to EC2, and no EC2 role has a profile",
+                         ESCALATION)),
+    User("mgmt", "helpdesk", good("inline policy is not *:*", _INLINE_ADMIN),
+         inline="admin-keys",
+         escalation=bad("can create access keys for alice.admin", ESCALATION)),
+    User("mgmt", "helpdesk-self", good("inline policy is not *:*", _INLINE_ADMIN),
+         inline="own-keys",
+         escalation=good("can create access keys only for itself (${aws:username})",
+                         ESCALATION)),
 )  # fmt: skip
 
 ROLES = (
@@ -89,4 +110,15 @@ ROLES = (
             bad("inline policy allows *:*", _ROLE_ADMIN), inline="admin",
             customer=("acme-legacy-admin",),
             customer_plant=(bad("attached policy allows *:*", "iam.policy_no_full_admin"),)),
+    IamRole("dev", "lambda-admin", service_trust("lambda"),
+            bad("inline policy allows *:*", _ROLE_ADMIN), inline="admin"),
+    IamRole("dev", "intern-automation", trust({"AWS": f"arn:aws:iam::{OWN_ACCOUNT}:root"}),
+            good("inline policy is not *:*", _ROLE_ADMIN), inline="self-attach-role",
+            escalation=bad("can attach AdministratorAccess to itself", ESCALATION)),
+    IamRole("dev", "intern-automation-bounded",
+            trust({"AWS": f"arn:aws:iam::{OWN_ACCOUNT}:root"}),
+            good("inline policy is not *:*", _ROLE_ADMIN), inline="self-attach-role",
+            boundary="developer-boundary",
+            escalation=good("the same policy, but its permissions boundary has no IAM",
+                            ESCALATION)),
 )  # fmt: skip

@@ -102,6 +102,23 @@ INLINE_POLICIES = {
     "payments-table": document(
         allow(["dynamodb:GetItem", "dynamodb:PutItem"], "arn:aws:dynamodb:*:*:table/payments")
     ),
+    # Identity analysis: escalation paths and the twins that block them.
+    "self-attach": document(allow("iam:AttachUserPolicy", "arn:aws:iam::*:user/intern-*")),
+    "self-attach-role": document(allow("iam:AttachRolePolicy", "arn:aws:iam::*:role/intern-*")),
+    "lambda-deployer": document(
+        allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])
+    ),
+    "lambda-deployer-ec2-only": document(
+        allow(["lambda:CreateFunction", "lambda:InvokeFunction"]),
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+    ),
+    "admin-keys": document(allow("iam:CreateAccessKey", "arn:aws:iam::*:user/alice.admin")),
+    "own-keys": document(allow("iam:CreateAccessKey", "arn:aws:iam::*:user/${aws:username}")),
 }
 CUSTOMER_POLICIES = {
     "acme-invoices-read": document(
@@ -111,4 +128,6 @@ CUSTOMER_POLICIES = {
         )
     ),
     "acme-legacy-admin": document(allow("*")),
+    # A permissions boundary: developer tools only, nothing of IAM.
+    "developer-boundary": document(allow(["codecommit:*", "logs:*", "s3:Get*", "s3:List*"])),
 }

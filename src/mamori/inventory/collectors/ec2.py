@@ -1,6 +1,11 @@
-"""EC2 and VPC: instances, EBS volumes and snapshots, AMIs, security groups, VPCs with their
-flow logs, network ACLs, internet gateways and route tables, and the region's EBS
-encryption-by-default setting."""
+"""EC2 and VPC: instances, EBS volumes and snapshots, AMIs, launch templates, security groups,
+VPCs with their flow logs, network ACLs, internet gateways and route tables, and the region's
+EBS encryption-by-default setting.
+
+Snapshots and AMIs carry who they are shared with (CreateVolumePermissions, LaunchPermissions).
+Launch templates carry their default version's LaunchTemplateData without UserData, replaced by
+`_has_user_data`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mamori.inventory.collectors._items import without_user_data
 from mamori.inventory.framework import CollectContext, collector
-from mamori.inventory.snapshot import is_unavailable
+from mamori.inventory.snapshot import is_unavailable, unavailable
 
 # Instance attributes worth keeping: what posture, identity and exposure analyses read.
 # The full DescribeInstances answer is large and mostly launch details.
@@ -51,18 +57,16 @@ class _Listing:
     enrich: _Enrich | None = None  # per-item reads that the listing does not answer
 
 
-def _snapshot_permissions(ctx: CollectContext, snap: dict[str, Any]) -> None:
-    # Whether a snapshot is shared (or public) is only told by this attribute, one snapshot at
-    # a time: DescribeSnapshots has no field for it.
-    perms = ctx.call(
-        "ec2",
-        "describe_snapshot_attribute",
-        pick="CreateVolumePermissions",
-        Attribute="createVolumePermission",
-        SnapshotId=snap["SnapshotId"],
-    )
-    # An unshared snapshot may come back without the list at all: that is "shared with nobody".
-    snap["CreateVolumePermissions"] = perms if perms is not None else []
+def _shared_with(method: str, attribute: str, id_field: str, key: str) -> _Enrich:
+    """Who a snapshot or an image is shared with. Only this attribute tells, one resource at a
+    time: DescribeSnapshots has no field for it, and DescribeImages only says "Public"."""
+
+    def enrich(ctx: CollectContext, item: dict[str, Any]) -> None:
+        perms = ctx.call("ec2", method, pick=key, Attribute=attribute, **{id_field: item[id_field]})
+        # An unshared resource may come back without the list at all: "shared with nobody".
+        item[key] = perms if perms is not None else []
+
+    return enrich
 
 
 _LISTINGS = (
@@ -75,9 +79,24 @@ _LISTINGS = (
         "SnapshotId",
         "snapshot",
         {"OwnerIds": ["self"]},
-        _snapshot_permissions,
+        _shared_with(
+            "describe_snapshot_attribute",
+            "createVolumePermission",
+            "SnapshotId",
+            "CreateVolumePermissions",
+        ),
     ),
-    _Listing("images", "describe_images", "Images", "ImageId", "image", {"Owners": ["self"]}),
+    _Listing(
+        "images",
+        "describe_images",
+        "Images",
+        "ImageId",
+        "image",
+        {"Owners": ["self"]},
+        _shared_with(
+            "describe_image_attribute", "launchPermission", "ImageId", "LaunchPermissions"
+        ),
+    ),
     _Listing(
         "security_groups",
         "describe_security_groups",
@@ -97,6 +116,13 @@ _LISTINGS = (
     ),
     _Listing("route_tables", "describe_route_tables", "RouteTables", "RouteTableId", "route-table"),
 )
+_LAUNCH_TEMPLATES = _Listing(
+    "launch_templates",
+    "describe_launch_templates",
+    "LaunchTemplates",
+    "LaunchTemplateId",
+    "launch-template",
+)
 
 
 @collector(
@@ -108,6 +134,9 @@ _LISTINGS = (
         "ec2.describe_snapshots",
         "ec2.describe_snapshot_attribute",
         "ec2.describe_images",
+        "ec2.describe_image_attribute",
+        "ec2.describe_launch_templates",
+        "ec2.describe_launch_template_versions",
         "ec2.describe_security_groups",
         "ec2.describe_vpcs",
         "ec2.describe_flow_logs",
@@ -125,6 +154,7 @@ def collect_ec2(ctx: CollectContext) -> None:
     ctx.put("instances", _instances(ctx))
     for listing in _LISTINGS:
         ctx.put(listing.key, _listed(ctx, listing))
+    ctx.put(_LAUNCH_TEMPLATES.key, _launch_templates(ctx))
 
 
 def _listed(ctx: CollectContext, listing: _Listing) -> Any:
@@ -150,6 +180,33 @@ def _instances(ctx: CollectContext) -> Any:
             _label(ctx, inst, inst["InstanceId"], "instance")
             out.append(inst)
     return out
+
+
+def _launch_templates(ctx: CollectContext) -> Any:
+    templates = _listed(ctx, _LAUNCH_TEMPLATES)
+    if is_unavailable(templates) or not templates:
+        return templates
+    # Without a template id or name, one paginated call answers every template's default
+    # version, instead of one call per template.
+    versions = ctx.paginate(
+        "ec2", "describe_launch_template_versions", "LaunchTemplateVersions", Versions=["$Default"]
+    )
+    defaults: dict[str, Any] = {}
+    if not is_unavailable(versions):
+        defaults = {v.get("LaunchTemplateId"): v for v in versions if v.get("DefaultVersion")}
+    for template in templates:
+        template["_name"] = template.get("LaunchTemplateName") or template["_name"]
+        version = defaults.get(template["LaunchTemplateId"])
+        if is_unavailable(versions):
+            template["LaunchTemplateData"] = versions
+        elif version is None:
+            # Created after the versions were read: unknown, not empty.
+            template["LaunchTemplateData"] = unavailable("Missing", "no default version read")
+        else:
+            template["LaunchTemplateData"] = without_user_data(
+                version.get("LaunchTemplateData") or {}
+            )
+    return templates
 
 
 def _label(ctx: CollectContext, item: dict[str, Any], rid: str, arn_type: str) -> None:

@@ -102,7 +102,7 @@ def _authorization_details(ctx: CollectContext, report: dict[str, dict[str, str]
         lambda arn: _aws_managed_policy(ctx, arn),
         sorted(_aws_policies_in_use(users, groups, roles)),
     )
-    once = _OncePerOperation(ctx)
+    once = OncePerOperation(ctx)
     ctx.put(
         "users",
         ctx.map(
@@ -177,7 +177,7 @@ def _marked(item: dict[str, Any], kind: str) -> dict[str, Any]:
     return out
 
 
-class _OncePerOperation:
+class OncePerOperation:
     """Per-user calls that stop once AWS denies the operation.
 
     An audit role denied e.g. iam:ListMFADevices is denied it for every user; asking again per
@@ -224,7 +224,7 @@ def _denied(answer: Any) -> bool:
 
 
 def _with_credentials(
-    once: _OncePerOperation, user: dict[str, Any], row: dict[str, str] | None
+    once: OncePerOperation, user: dict[str, Any], row: dict[str, str] | None
 ) -> dict[str, Any]:
     name = user["UserName"]
     keys = once.paginate("list_access_keys", "AccessKeyMetadata", UserName=name)
@@ -269,7 +269,7 @@ def _credential_report(ctx: CollectContext) -> Any:
     content = report.get("Content", b"")
     text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
     if not isinstance(text, str) or not text.startswith("user,"):
-        return _not_ready(
+        return not_ready(
             ctx,
             "get_credential_report",
             "UnparseableResponse",
@@ -287,7 +287,7 @@ def _wait_for_report(ctx: CollectContext) -> Any:
         if is_unavailable(state) or state == "COMPLETE":
             return state if is_unavailable(state) else None
         if time.monotonic() + delay > deadline:
-            return _not_ready(
+            return not_ready(
                 ctx,
                 "generate_credential_report",
                 "ReportNotReady",
@@ -297,7 +297,7 @@ def _wait_for_report(ctx: CollectContext) -> Any:
         delay = min(delay * 2, 5.0)
 
 
-def _not_ready(ctx: CollectContext, method: str, code: str, message: str) -> dict[str, Any]:
+def not_ready(ctx: CollectContext, method: str, code: str, message: str) -> dict[str, Any]:
     ctx.snapshot.record_error(
         CollectionError(
             account=ctx.account_id,

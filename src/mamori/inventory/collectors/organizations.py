@@ -1,6 +1,7 @@
 """Organizations: the organisation this account belongs to and, when it is the management
 account, every member account with its place in the OU tree, the roots, and the service
-control policies with where they are attached."""
+control policies ("scps") and resource control policies ("rcps") with where they are attached.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from mamori.inventory.snapshot import is_unavailable, unavailable
 _NOT_IN_USE = ("AWSOrganizationsNotInUseException",)
 # OUs nest at most five deep under a root; a longer chain means a malformed answer.
 _MAX_DEPTH = 8
+# Snapshot key -> the policy type as ListPolicies filters it. Both kinds are read the same way:
+# an API that refuses a filter gives an unavailable marker, never an empty list.
+_POLICY_KINDS = {"scps": "SERVICE_CONTROL_POLICY", "rcps": "RESOURCE_CONTROL_POLICY"}
 
 
 @collector(
@@ -43,7 +47,8 @@ def collect_organizations(ctx: CollectContext) -> None:
 
     roots = ctx.paginate("organizations", "list_roots", "Roots")
     ctx.put("roots", roots if is_unavailable(roots) else [_labelled(r) for r in roots])
-    ctx.put("scps", _scps(ctx))
+    for key, kind in _POLICY_KINDS.items():
+        ctx.put(key, _policies(ctx, kind))
     accounts = ctx.paginate("organizations", "list_accounts", "Accounts")
     if not is_unavailable(accounts):
         parents: dict[str, Any] = {}
@@ -57,10 +62,8 @@ def _labelled(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "_arn": item["Arn"], "_name": item.get("Name") or item.get("Id")}
 
 
-def _scps(ctx: CollectContext) -> Any:
-    listing = ctx.paginate(
-        "organizations", "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY"
-    )
+def _policies(ctx: CollectContext, kind: str) -> Any:
+    listing = ctx.paginate("organizations", "list_policies", "Policies", Filter=kind)
     if is_unavailable(listing):
         return listing
     out = []

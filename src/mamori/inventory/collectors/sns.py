@@ -1,20 +1,42 @@
-"""SNS: subscriptions, to tell whether a topic that an alarm notifies reaches anybody."""
+"""SNS: subscriptions, to tell whether a topic that an alarm notifies reaches anybody; topics
+with their attributes, among them the access policy (Attributes["Policy"])."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mamori.inventory.collectors._items import Item, listed
 from mamori.inventory.framework import CollectContext, collector
 from mamori.inventory.snapshot import is_unavailable
 
 
-@collector("sns", scope="regional", calls=["sns.list_subscriptions"])
+@collector(
+    "sns",
+    scope="regional",
+    calls=["sns.list_subscriptions", "sns.list_topics", "sns.get_topic_attributes"],
+)
 def collect_sns(ctx: CollectContext) -> None:
     subs = ctx.paginate("sns", "list_subscriptions", "Subscriptions")
-    if is_unavailable(subs):
-        ctx.put("subscriptions", subs)
-        return
-    ctx.put("subscriptions", [_subscription(s) for s in subs])
+    ctx.put("subscriptions", subs if is_unavailable(subs) else [_subscription(s) for s in subs])
+
+    def details(topic: Item) -> Item:
+        attributes = ctx.call(
+            "sns", "get_topic_attributes", pick="Attributes", TopicArn=topic["TopicArn"]
+        )
+        return {"Attributes": attributes}
+
+    ctx.put(
+        "topics",
+        listed(
+            ctx,
+            "sns",
+            "list_topics",
+            "Topics",
+            arn="TopicArn",
+            name=lambda t: str(t.get("TopicArn", "")).rsplit(":", 1)[-1],
+            details=details,
+        ),
+    )
 
 
 def _subscription(item: dict[str, Any]) -> dict[str, Any]:

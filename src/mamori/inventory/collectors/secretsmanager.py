@@ -1,0 +1,34 @@
+"""Secrets Manager: secrets (metadata only, never values) with their resource-based policy
+(ResourcePolicy, None when there is none)."""
+
+from __future__ import annotations
+
+from mamori.inventory.collectors._items import Item, listed
+from mamori.inventory.framework import CollectContext, collector
+
+
+@collector(
+    "secretsmanager",
+    scope="regional",
+    calls=["secretsmanager.list_secrets", "secretsmanager.get_resource_policy"],
+)
+def collect_secretsmanager(ctx: CollectContext) -> None:
+    def details(item: Item) -> Item:
+        # A secret without a policy is answered without the ResourcePolicy field.
+        policy = ctx.call(
+            "secretsmanager", "get_resource_policy", pick="ResourcePolicy", SecretId=item["ARN"]
+        )
+        return {"ResourcePolicy": policy}
+
+    ctx.put(
+        "secrets",
+        listed(
+            ctx,
+            "secretsmanager",
+            "list_secrets",
+            "SecretList",
+            arn="ARN",
+            name="Name",
+            details=details,
+        ),
+    )

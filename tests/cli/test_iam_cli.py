@@ -1,0 +1,208 @@
+"""`mamori iam ...` as a user runs it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from mamori.cli.main import EXIT_USAGE, app
+from tests.identity.conformance import CASES
+
+runner = CliRunner()
+ACCT = "111122223333"
+
+
+def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(action: Any, resource: str = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def _user(name: str, *policies: dict[str, Any], encode: bool = False) -> dict[str, Any]:
+    return {
+        "UserName": name,
+        "UserId": f"AIDA{name.upper()}",
+        "Arn": f"arn:aws:iam::{ACCT}:user/{name}",
+        "Path": "/",
+        "GroupList": [],
+        "AttachedManagedPolicies": [],
+        "UserPolicyList": [
+            {"PolicyName": f"p{i}", "PolicyDocument": quote(json.dumps(p)) if encode else p}
+            for i, p in enumerate(policies)
+        ],
+    }
+
+
+def _role(name: str, trust: dict[str, Any], *policies: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()}",
+        "Arn": f"arn:aws:iam::{ACCT}:role/{name}",
+        "Path": "/",
+        "AssumeRolePolicyDocument": quote(json.dumps(trust)),
+        "RolePolicyList": [
+            {"PolicyName": f"p{i}", "PolicyDocument": p} for i, p in enumerate(policies)
+        ],
+        "AttachedManagedPolicies": [],
+        "InstanceProfileList": [],
+    }
+
+
+@pytest.fixture
+def gaad(tmp_path: Path) -> Path:
+    trust_account = _policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    doc = {
+        "UserDetailList": [
+            _user("admin", _policy(_allow("*"))),
+            _user(
+                "keymaker",
+                _policy(_allow("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/admin")),
+                encode=True,
+            ),
+            _user("assumer", _policy(_allow("sts:AssumeRole"))),
+            _user("reader", _policy(_allow("s3:GetObject"))),
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [_role("Ops", trust_account, _policy(_allow("*")))],
+        "Policies": [],
+    }
+    path = tmp_path / "gaad.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    return path
+
+
+def test_simulate_requests_file_decides_every_conformance_case(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps(line) + "\n" for _, _, _, line in CASES))
+    result = runner.invoke(app, ["iam", "simulate", "--requests", str(cases), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    decided = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["id"] for d in decided] == [c[0] for c in CASES]
+    assert [d["decision"] for d in decided] == [c[2] for c in CASES]
+    assert all(isinstance(d["decided_by"], list) for d in decided)
+
+
+def test_simulate_names_bad_lines_and_decides_the_rest(tmp_path: Path) -> None:
+    good = CASES[1][3]
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("{oops\n" + json.dumps(good) + "\n")
+    result = runner.invoke(app, ["iam", "simulate", "--requests", str(cases), "-f", "json"])
+    assert result.exit_code == EXIT_USAGE
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "error" in lines[0] and "cases.jsonl:1" in lines[0]["error"]
+    assert lines[1]["decision"] == "Allow"
+
+
+def test_simulate_a_principal_of_the_auth_details(gaad: Path) -> None:
+    base = ["iam", "simulate", "--auth-details", str(gaad), "-f", "json"]
+    result = runner.invoke(
+        app,
+        [
+            *base,
+            "--principal",
+            f"arn:aws:iam::{ACCT}:user/keymaker",
+            "--action",
+            "iam:CreateAccessKey",
+            "--action",
+            "iam:DeleteUser",
+            "--resource",
+            f"arn:aws:iam::{ACCT}:user/admin",
+            "--context",
+            "aws:SourceIp=203.0.113.9",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    decided = {d["id"]: d for d in map(json.loads, result.stdout.splitlines())}
+    assert decided["iam:CreateAccessKey"]["decision"] == "Allow"
+    assert decided["iam:DeleteUser"]["decision"] == "ImplicitDeny"
+
+
+def test_simulate_assume_role_uses_the_trust_policy(gaad: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "iam",
+            "simulate",
+            "--auth-details",
+            str(gaad),
+            "-f",
+            "json",
+            "--principal",
+            f"arn:aws:iam::{ACCT}:user/reader",
+            "--action",
+            "sts:AssumeRole",
+            "--resource",
+            f"arn:aws:iam::{ACCT}:role/Ops",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # trust names the account: the reader's identity policy must allow too, and does not
+    assert json.loads(result.stdout)["decision"] == "ImplicitDeny"
+
+
+def test_simulate_unknown_principal_is_a_usage_error(gaad: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "iam",
+            "simulate",
+            "--auth-details",
+            str(gaad),
+            "--principal",
+            "arn:aws:iam::1:user/ghost",
+            "--action",
+            "s3:*",
+        ],
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "ghost" in result.output
+
+
+def test_paths_json(gaad: Path) -> None:
+    result = runner.invoke(app, ["iam", "paths", "--auth-details", str(gaad), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    paths = json.loads(result.stdout)
+    by = {(p["principal"].rsplit("/", 1)[-1], p["technique"]): p for p in paths}
+    keymaker = by[("keymaker", "iam-create-access-key")]
+    assert keymaker["target"] == f"arn:aws:iam::{ACCT}:user/admin"
+    assert keymaker["target_is_admin"] is True
+    assert keymaker["path"][0]["statements"]
+    assert set(keymaker["path"][0]) >= {"technique", "from", "to", "statements"}
+    assert by[("assumer", "sts-assume-role")]["target"] == f"arn:aws:iam::{ACCT}:role/Ops"
+    assert not any(p["principal"].endswith("user/reader") for p in paths)
+
+
+def test_paths_table_and_dot(gaad: Path) -> None:
+    table = runner.invoke(app, ["iam", "paths", "--auth-details", str(gaad)])
+    assert table.exit_code == 0, table.output
+    assert "CreateAccessKey" in table.stdout
+    dot = runner.invoke(app, ["iam", "paths", "--auth-details", str(gaad), "-f", "dot"])
+    assert dot.stdout.startswith("digraph escalation {")
+    assert '"AssumeRole"' in dot.stdout
+
+
+def test_paths_rejects_a_file_that_is_not_auth_details(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('{"Users": []}')
+    result = runner.invoke(app, ["iam", "paths", "--auth-details", str(bad)])
+    assert result.exit_code == EXIT_USAGE
+    assert "x.json" in result.output
+
+
+def test_paths_needs_an_input() -> None:
+    result = runner.invoke(app, ["iam", "paths"])
+    assert result.exit_code == EXIT_USAGE
