@@ -206,3 +206,64 @@ def test_paths_rejects_a_file_that_is_not_auth_details(tmp_path: Path) -> None:
 def test_paths_needs_an_input() -> None:
     result = runner.invoke(app, ["iam", "paths"])
     assert result.exit_code == EXIT_USAGE
+
+
+@pytest.fixture
+def org_snapshot(tmp_path: Path) -> Path:
+    from tests.identity import gaad_sample as g
+    from tests.identity.test_model_org import _org_snapshot
+
+    snapshot = _org_snapshot()
+    iam = g.gaad_snapshot().accounts[g.ACCOUNT]["services"]["iam"]["global"]
+    snapshot.put_service(g.ACCOUNT, "iam", "global", iam)
+    path = tmp_path / "snap.json.gz"
+    snapshot.save(path)
+    return path
+
+
+def test_guardrails_table_and_json(org_snapshot: Path) -> None:
+    table = runner.invoke(app, ["iam", "guardrails", "--snapshot", str(org_snapshot)])
+    assert table.exit_code == 0, table.output
+    assert "444455556666" in table.stdout and "missing" in table.stdout
+    result = runner.invoke(
+        app, ["iam", "guardrails", "--snapshot", str(org_snapshot), "-f", "json"]
+    )
+    reports = json.loads(result.stdout)
+    member = next(r for r in reports if r["account"] == "444455556666")
+    assert member["controls"] and "never_allowed" in member
+
+
+def test_guardrails_without_an_organisation_is_a_usage_error(tmp_path: Path) -> None:
+    from mamori.inventory import Snapshot
+
+    path = tmp_path / "empty.json"
+    Snapshot().save(path)
+    result = runner.invoke(app, ["iam", "guardrails", "--snapshot", str(path)])
+    assert result.exit_code == EXIT_USAGE
+    assert "no organisation" in result.output
+
+
+def test_access_prints_findings(org_snapshot: Path) -> None:
+    result = runner.invoke(app, ["iam", "access", "--snapshot", str(org_snapshot), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    generators = {f["generator_id"] for f in json.loads(result.stdout)}
+    assert generators and all(
+        g.startswith(("identity.external-access", "identity.unused")) for g in generators
+    )
+
+
+def test_analyze_stores_every_identity_finding(org_snapshot: Path, tmp_path: Path) -> None:
+    from mamori.hub import FindingFilter, Store
+
+    db = f"sqlite:///{tmp_path / 'hub.db'}"
+    result = runner.invoke(
+        app, ["iam", "analyze", "--snapshot", str(org_snapshot), "--db", db, "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    with Store.open(db) as store:
+        stored = store.count(FindingFilter(source="identity"))
+        (record,) = store.scans(limit=1)
+    assert stored == len(printed) > 0
+    assert record.kind == "identity" and record.status == "completed"
+    assert any(f["generator_id"].startswith("identity.guardrail.") for f in printed)
