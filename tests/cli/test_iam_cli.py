@@ -267,3 +267,57 @@ def test_analyze_stores_every_identity_finding(org_snapshot: Path, tmp_path: Pat
     assert stored == len(printed) > 0
     assert record.kind == "identity" and record.status == "completed"
     assert any(f["generator_id"].startswith("identity.guardrail.") for f in printed)
+
+
+def test_simulate_takes_the_bucket_policy_from_the_snapshot(tmp_path: Path) -> None:
+    from mamori.inventory import Snapshot
+    from tests.identity import gaad_sample as g
+
+    snapshot = g.gaad_snapshot()
+    bucket_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::shared/*",
+            }
+        ],
+    }
+    snapshot.put_service(
+        g.ACCOUNT,
+        "s3",
+        "global",
+        {
+            "account_public_access_block": None,
+            "buckets": [
+                {
+                    "Name": "shared",
+                    "_arn": "arn:aws:s3:::shared",
+                    "_name": "shared",
+                    "_region": "us-east-1",
+                    "Policy": json.dumps(bucket_policy),
+                }
+            ],
+        },
+    )
+    path = tmp_path / "snap.json"
+    snapshot.save(path)
+    principal = next(
+        iter(Snapshot.load(path).accounts[g.ACCOUNT]["services"]["iam"]["global"]["users"])
+    )["Arn"]
+    base = ["iam", "simulate", "--snapshot", str(path), "--principal", principal, "-f", "json"]
+    shared = runner.invoke(
+        app, [*base, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::shared/report.csv"]
+    )
+    assert shared.exit_code == 0, shared.output
+    body = json.loads(shared.stdout)
+    # the bucket policy names everyone: allowed without any identity policy for S3
+    assert body["decision"] == "Allow"
+    assert body["decided_by"][0]["kind"] == "resource"
+    other = runner.invoke(
+        app, [*base, "--action", "s3:DeleteObject", "--resource", "arn:aws:s3:::shared/report.csv"]
+    )
+    # the bucket policy grants reads only: whatever decides a delete, it is not that policy
+    assert all(d.get("kind") != "resource" for d in json.loads(other.stdout)["decided_by"])

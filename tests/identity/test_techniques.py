@@ -568,3 +568,28 @@ def test_every_first_hop_gives_its_own_path() -> None:
         ("sts-assume-role", attacker, admin_role),
     ]
     assert all(len(p.hops) == 1 and p.target_is_admin for p in found)
+
+
+# -- delegated administration: calls on a principal carry its permissions boundary -------------
+
+
+@pytest.mark.parametrize("bounded", [True, False], ids=["target-has-boundary", "no-boundary"])
+def test_put_user_policy_limited_to_principals_with_a_boundary(bounded: bool) -> None:
+    """Delegated administrators may often write policies only for principals that carry a given
+    boundary; the request carries the target's boundary in iam:PermissionsBoundary."""
+    w = World()
+    wide = w.policy("wide-boundary", document(allow("*")))
+    attacker = w.user(
+        "delegated",
+        allow(
+            "iam:PutUserPolicy",
+            f"{IAM}:user/delegated",
+            {"StringEquals": {"iam:PermissionsBoundary": wide}},
+        ),
+        boundary=wide if bounded else None,
+    )
+    report = w.analyze()
+    found = [(p.technique, p.target) for p in paths_of(report, attacker)]
+    # with the boundary (which allows everything) the user can make itself an administrator;
+    # without it the condition does not hold
+    assert found == ([("iam-put-user-policy", "admin")] if bounded else [])

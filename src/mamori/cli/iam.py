@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 import orjson
 import typer
@@ -151,7 +151,7 @@ def _simulate_model(
 
     if not principal or not actions:
         raise InputError("give --principal and --action (or --requests)")
-    model, _ = _model(auth_details, snapshot)
+    model, snap = _model(auth_details, snapshot)
     resolver = Resolver(model)
     try:
         subject = resolver.subject(principal)
@@ -168,10 +168,12 @@ def _simulate_model(
         policy = compile_policy(raw, name=str(resource_policy), kind="resource")
     ctx = RequestContext.from_pairs(context).with_values(subject.context)
     results = []
+    found, found_account = (policy, resource_account)
+    if policy is None:
+        found, found_account = _known_policy(resolver, snap, resource)
+        found_account = resource_account or found_account
     for act in actions:
-        res_policy, res_account = policy, resource_account
-        if res_policy is None and act.lower().startswith("sts:assumerole"):
-            res_policy, res_account = _trust(resolver, resource)
+        res_policy, res_account = found, found_account
         decision = evaluate(
             subject.caller,
             subject.policies(resource=res_policy, resource_account=res_account),
@@ -181,13 +183,26 @@ def _simulate_model(
     return results
 
 
-def _trust(resolver: Any, role_arn: str) -> tuple[Any, str | None]:
-    for account in resolver.model.accounts.values():
-        role = account.roles.get(role_arn)
-        if role is not None:
-            problems: list[str] = []
-            return resolver.compile(role.trust_doc, problems), role.account
-    return None, None
+def _known_policy(resolver: Any, snap: Any, resource: str) -> tuple[Any, str | None]:
+    """The resource's own policy from the input: a role's trust policy, or (with a snapshot) the
+    policy of the bucket, key, queue, topic, function, secret... the resource is or is in."""
+    from mamori.identity.external_sources import read_sources
+
+    sources = {p.where.arn: p for p in read_sources(resolver.model, snap).policies}
+    source = sources.get(resource)
+    if source is None and resource.startswith("arn:") and ":s3:::" in resource:
+        source = sources.get(resource.split("/", 1)[0])  # an object: its bucket's policy
+    if source is None or source.document is None:
+        return None, None
+    from mamori.identity.model import PolicyDoc
+
+    problems: list[str] = []
+    kind: Literal["trust", "resource"] = "trust" if source.kind == "trust" else "resource"
+    doc = PolicyDoc(f"{source.where.arn}#(policy)", source.where.arn, None, kind, source.document)
+    compiled = resolver.compile(doc, problems)
+    for problem in problems:
+        err.print(f"[yellow]warning:[/] {_escape(problem)}")
+    return compiled, source.where.account
 
 
 def _escape(text: str) -> str:

