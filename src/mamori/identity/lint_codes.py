@@ -104,6 +104,13 @@ _CODES = (
         "Remove ForAnyValue:; set operators are for multivalued keys.",
     ),
     LintCode(
+        "unknown-condition-key",
+        WARNING,
+        "Condition key is not documented for AWS or the service",
+        "Check the key's spelling against the Service Authorization Reference; a key that is "
+        "never in the request makes the condition false (or, negated, true) every time.",
+    ),
+    LintCode(
         "condition-type-mismatch",
         WARNING,
         "Condition operator does not fit the key's type",
