@@ -107,3 +107,11 @@ def test_interrupted_scan_keeps_what_it_found(
     assert not store.list_findings(FindingFilter(account_id=[second]))
     (record,) = store.scans()
     assert record.status == "interrupted"
+
+
+def test_access_advisor_is_collected_only_when_asked() -> None:
+    from mamori.posture.scan import _identity_services
+
+    assert "iam_access" not in _identity_services(access_advisor=False)
+    assert {"iam", "organizations", "lambda"} <= _identity_services(access_advisor=False)
+    assert "iam_access" in _identity_services(access_advisor=True)

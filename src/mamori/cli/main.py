@@ -108,6 +108,14 @@ def scan(
     no_identity: Annotated[
         bool, typer.Option("--no-identity", help="Skip identity analysis (paths, access...).")
     ] = False,
+    access_advisor: Annotated[
+        bool,
+        typer.Option(
+            "--access-advisor",
+            help="Also collect IAM Access Advisor data (one job per user and role) to find "
+            "unused services.",
+        ),
+    ] = False,
 ) -> None:
     """Collect the inventory, run the posture checks and the identity analyses, store and
     print the findings."""
@@ -131,6 +139,7 @@ def scan(
             snapshot_out=save_snapshot,
             workers=workers,
             identity=not no_identity,
+            access_advisor=access_advisor,
         )
         store = _open_store(db, not no_store)
         try:
@@ -192,10 +201,23 @@ def inventory(
         list[str] | None, typer.Option("--service", help="Only these services.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 16,
+    access_advisor: Annotated[
+        bool,
+        typer.Option(
+            "--access-advisor",
+            help="Also collect IAM Access Advisor data (one job per user and role).",
+        ),
+    ] = False,
 ) -> None:
     """Collect the inventory only and save it as a snapshot for offline scans."""
     from mamori.aws import enabled_regions, resolve_targets
-    from mamori.inventory import collect
+    from mamori.identity.analyze import ACCESS_ADVISOR
+    from mamori.inventory import collect, load_collectors
+
+    if service is None and not access_advisor:
+        service = sorted(set(load_collectors()) - {ACCESS_ADVISOR})
+    elif service is not None and access_advisor:
+        service = sorted({*service, ACCESS_ADVISOR})
 
     with _errors():
         opts = _aws(profile, endpoint_url, max_attempts, retry_mode)

@@ -36,6 +36,7 @@ IDENTITY_SERVICES = (
     "rds",
 )
 ANALYSES = ("paths", "external", "unused", "guardrails", "lint")
+ACCESS_ADVISOR = "iam_access"  # the collector of IAM Access Advisor's last-accessed data
 
 
 @dataclass

@@ -46,6 +46,9 @@ class ScanRequest:
     # Identity analysis (escalation paths, external/unused access, guardrails, lints) runs on
     # the same inventory unless the scan is narrowed to some checks.
     identity: bool = True
+    # IAM Access Advisor runs one report job per user and role (minutes in a large account), so
+    # unused-service analysis is asked for explicitly.
+    access_advisor: bool = False
 
 
 @dataclass
@@ -97,7 +100,8 @@ def run_scan(
     started = time.perf_counter()
     checks = select_checks(req.checks, req.standard, req.services)
     with_identity = req.identity and not (req.checks or req.standard or req.services)
-    services = sorted(services_needed(checks) | (_identity_services() if with_identity else set()))
+    extra = _identity_services(req.access_advisor) if with_identity else set()
+    services = sorted(services_needed(checks) | extra)
     counter = CallCounter()
     unreachable: dict[str, str] = {}
     findings: list[Finding] = []
@@ -180,10 +184,10 @@ def run_scan(
     return result
 
 
-def _identity_services() -> set[str]:
-    from mamori.identity.analyze import IDENTITY_SERVICES
+def _identity_services(access_advisor: bool) -> set[str]:
+    from mamori.identity.analyze import ACCESS_ADVISOR, IDENTITY_SERVICES
 
-    return set(IDENTITY_SERVICES)
+    return set(IDENTITY_SERVICES) - (set() if access_advisor else {ACCESS_ADVISOR})
 
 
 def _identity(snapshot: Snapshot, store: Store | None) -> IdentityRun:
