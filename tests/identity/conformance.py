@@ -551,6 +551,42 @@ case(
     session=[doc(st(action="ec2:*")), doc(st())],
 )
 
+FEDERATED = {
+    "arn": f"arn:aws:sts::{ACCT}:federated-user/carol",
+    "type": "FederatedUser",
+    "account": ACCT,
+    "federating_user_arn": ALICE["arn"],
+}
+case(
+    "sp-federated-session-arn",
+    "A resource policy naming the federated user session is not limited by the session policy",
+    A,
+    principal=FEDERATED,
+    session=[doc(st(action="ec2:*"))],
+    resource_policy=doc(res({"AWS": FEDERATED["arn"]})),
+    resource_account=ACCT,
+)
+case(
+    "sp-federating-user",
+    "A resource policy naming the IAM user behind a federated session is limited by the "
+    "session policy",
+    DENY,
+    principal=FEDERATED,
+    session=[doc(st(action="ec2:*"))],
+    resource_policy=doc(res({"AWS": ALICE["arn"]})),
+    resource_account=ACCT,
+)
+case(
+    "sp-federating-user-ok",
+    "A resource policy naming the IAM user behind a federated session grants within the "
+    "session policy",
+    A,
+    principal=FEDERATED,
+    session=[doc(st(action="s3:*"))],
+    resource_policy=doc(res({"AWS": ALICE["arn"]})),
+    resource_account=ACCT,
+)
+
 # -- service control policies -----------------------------------------------------------------
 FULL_LEVELS = [[FULL], [FULL], [FULL]]
 case(

@@ -89,6 +89,10 @@ class PrincipalSet:
             return ACCOUNT if caller.type == "Root" else DIRECT
         if caller.role_arn and caller.role_arn in self.aws:
             return ROLE
+        # Naming the IAM user that made a federated session grants within the session policy,
+        # as naming a role does for its sessions.
+        if caller.federating_user_arn and caller.federating_user_arn in self.aws:
+            return ROLE
         if caller.account_root in self.aws:
             return ACCOUNT
         if self.any:
