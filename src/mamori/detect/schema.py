@@ -1,0 +1,134 @@
+"""The normalised tables every reader writes and every detection reads.
+
+One table per kind of log. Columns that detections use are promoted and typed; the source record
+is kept whole in `raw` (JSON text) for evidence, and `source_file` names where it came from. All
+times are UTC. Reader, rule and engine code refer to these names only, so a rule written against
+them runs on DuckDB and (transpiled) on Spark alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    schema: pa.Schema
+    time_column: str
+    description: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+
+_TS = pa.timestamp("us", tz="UTC")
+_STR = pa.string()
+
+EVENTS = Table(
+    "events",
+    pa.schema(
+        [
+            ("event_id", _STR),  # eventID
+            ("event_time", _TS),  # eventTime
+            ("account_id", _STR),  # recipientAccountId
+            ("region", _STR),  # awsRegion
+            ("event_source", _STR),  # e.g. iam.amazonaws.com
+            ("event_name", _STR),  # e.g. CreateAccessKey
+            ("event_type", _STR),  # AwsApiCall, AwsConsoleSignIn, AwsServiceEvent...
+            ("read_only", pa.bool_()),
+            ("management_event", pa.bool_()),  # False for S3 data events
+            ("principal_type", _STR),  # userIdentity.type: Root, IAMUser, AssumedRole, ...
+            ("principal_arn", _STR),  # userIdentity.arn
+            ("principal_account", _STR),  # userIdentity.accountId
+            ("principal_name", _STR),  # userName, or the session issuer's userName
+            ("session_issuer_arn", _STR),  # role ARN of an AssumedRole session
+            ("session_name", _STR),  # the role session name (last part of the assumed-role ARN)
+            ("access_key_id", _STR),
+            ("mfa_authenticated", pa.bool_()),  # sessionContext.attributes.mfaAuthenticated
+            ("invoked_by", _STR),  # userIdentity.invokedBy (an AWS service)
+            ("source_ip", _STR),  # sourceIPAddress (an IP, or a service name)
+            ("user_agent", _STR),
+            ("error_code", _STR),
+            ("error_message", _STR),
+            ("request_parameters", _STR),  # JSON text
+            ("response_elements", _STR),  # JSON text
+            ("additional_event_data", _STR),  # JSON text
+            ("resources", pa.list_(_STR)),  # ARNs from resources[] and the request
+            ("vpc_endpoint_id", _STR),
+            ("source_file", _STR),
+            ("raw", _STR),  # the whole record, JSON text
+        ]
+    ),
+    "event_time",
+    "CloudTrail management and data events (including S3 data events)",
+)
+
+FLOWS = Table(
+    "flows",
+    pa.schema(
+        [
+            ("version", pa.int16()),
+            ("account_id", _STR),
+            ("region", _STR),
+            ("interface_id", _STR),
+            ("vpc_id", _STR),
+            ("subnet_id", _STR),
+            ("instance_id", _STR),
+            ("src_addr", _STR),
+            ("dst_addr", _STR),
+            ("src_port", pa.int32()),
+            ("dst_port", pa.int32()),
+            ("protocol", pa.int16()),  # IANA number: 6 TCP, 17 UDP, 1 ICMP
+            ("packets", pa.int64()),
+            ("bytes", pa.int64()),
+            ("start_time", _TS),
+            ("end_time", _TS),
+            ("action", _STR),  # ACCEPT | REJECT
+            ("log_status", _STR),  # OK | NODATA | SKIPDATA
+            ("tcp_flags", pa.int32()),
+            ("flow_direction", _STR),  # ingress | egress (v5)
+            ("pkt_src_addr", _STR),
+            ("pkt_dst_addr", _STR),
+            ("source_file", _STR),
+            ("raw", _STR),  # the original line
+        ]
+    ),
+    "start_time",
+    "VPC Flow Logs records, versions 2 to 5, in any field order",
+)
+
+DNS = Table(
+    "dns",
+    pa.schema(
+        [
+            ("query_time", _TS),
+            ("account_id", _STR),
+            ("region", _STR),
+            ("vpc_id", _STR),
+            ("query_name", _STR),  # lower-cased, without the trailing dot
+            ("query_type", _STR),  # A, AAAA, TXT...
+            ("query_class", _STR),
+            ("rcode", _STR),  # NOERROR, NXDOMAIN...
+            ("answers", pa.list_(_STR)),  # the answers' Rdata
+            ("src_addr", _STR),
+            ("src_port", pa.int32()),
+            ("transport", _STR),
+            ("instance_id", _STR),  # srcids.instance
+            ("source_file", _STR),
+            ("raw", _STR),
+        ]
+    ),
+    "query_time",
+    "Route 53 Resolver query logs",
+)
+
+TABLES = {t.name: t for t in (EVENTS, FLOWS, DNS)}
+
+# Threat-intelligence tables the engine registers beside the logs.
+INTEL_IP = pa.schema([("network", _STR), ("list_name", _STR), ("threat", _STR)])
+INTEL_DOMAIN = pa.schema([("domain", _STR), ("list_name", _STR), ("threat", _STR)])
+TRUSTED_IP = pa.schema([("network", _STR), ("list_name", _STR)])
