@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _report import cpu_model, table
 from iam_account import ACCOUNT, IAM, REGIONS, SEED, AccountGenerator
 
 TARGET_DECISIONS_PER_S = 100_000
@@ -217,22 +218,6 @@ def _own_rss_mb() -> float:
 # -- report ------------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
-def _table(rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-
-
 def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}" if base else "-"
 
@@ -243,7 +228,7 @@ def _per_path(r: dict[str, Any]) -> float:
 
 def report(results: list[dict[str, Any]]) -> None:
     print("\naccounts")
-    _table(
+    table(
         [
             [
                 "principals",
@@ -274,7 +259,7 @@ def report(results: list[dict[str, Any]]) -> None:
     )
     print("\ntimings (load: GAAD file to model; compile: every principal's policies; paths:")
     print("analyze_paths wall time, then its CPU time, which other processes do not inflate)")
-    _table(
+    table(
         [
             [
                 "principals",
@@ -336,7 +321,7 @@ def report(results: list[dict[str, Any]]) -> None:
                     _ratio(_per_path(cur), _per_path(prev)),
                 ]
             )
-        _table(rows)
+        table(rows)
     print()
     rate = min(r["decisions_per_s"] for r in results)
     met = "met" if rate >= TARGET_DECISIONS_PER_S else "MISSED"
@@ -383,7 +368,7 @@ def main() -> None:
         parser.error(f"--sizes {args.sizes!r}: each size must be at least 10 principals")
     if args.decisions < 1:
         parser.error(f"--decisions {args.decisions}: must be at least 1")
-    print(f"machine: {os.cpu_count()} cores, {_cpu_model()}; Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; Python {sys.version.split()[0]}")
     print("peak MB: ru_maxrss of the child process that loaded, compiled and analysed one size")
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,6 +34,7 @@ class Scan:
     identity: dict[tuple[str, str, str], Finding]
     output: str
     db: str
+    threats: list[Finding]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,9 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
     db = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
     buffer = io.StringIO()
     console = Console(file=buffer, width=200)
-    run = run_demo(console, Console(file=io.StringIO()), db=db)
+    # A week of generated logs instead of the default month keeps the suite quick; the code
+    # path is the same.
+    run = run_demo(console, Console(file=io.StringIO()), db=db, log_days=7)
     assert not run.result.unreachable, run.result.unreachable
     assert {f.account_id for f in run.result.findings} == set(run.org.accounts)
     findings = {(f.generator_id, f.account_id, f.resource.id): f for f in run.result.findings}
@@ -51,7 +54,17 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
     identity = {
         (f.generator_id, f.account_id, f.resource.id): f for f in run.result.identity.findings
     }
-    yield Scan(run.org, run.result.snapshot, registered, findings, identity, buffer.getvalue(), db)
+    assert run.threats is not None
+    yield Scan(
+        run.org,
+        run.result.snapshot,
+        registered,
+        findings,
+        identity,
+        buffer.getvalue(),
+        db,
+        run.threats.result.findings,
+    )
 
 
 def _problem(item: Planted, found: Finding | None, snapshot: Snapshot) -> str | None:
@@ -127,6 +140,21 @@ def test_identity_findings_are_in_the_store(scan: Scan) -> None:
     assert "Identity analysis" in scan.output
 
 
+def test_generated_logs_are_detected_and_stored(scan: Scan) -> None:
+    types = {f.generator_id for f in scan.threats}
+    assert len(types) >= 20, sorted(types)
+    assert {
+        "Stealth:IAMUser/CloudTrailLoggingDisabled",
+        "Recon:EC2/Portscan",
+        "Backdoor:EC2/C&CActivity.B!DNS",
+    } <= types
+    assert {f.account_id for f in scan.threats} <= set(scan.org.accounts)
+    with Store.open(scan.db) as store:
+        stored = store.count(FindingFilter(source="detect"))
+    assert stored == len(scan.threats)
+    assert "Threat findings" in scan.output
+
+
 def test_summary_shows_scores_and_top_failures(scan: Scan) -> None:
     out = scan.output
     assert "CIS AWS Foundations Benchmark 3.0.0" in out
@@ -140,7 +168,7 @@ def test_findings_are_in_the_store(scan: Scan) -> None:
     try:
         failed = store.count(FindingFilter(status=["FAILED"], source="posture"))
         passed = store.count(FindingFilter(status=["PASSED"], source="posture"))
-        records = store.scans(limit=2)
+        records = store.scans(limit=3)
     finally:
         store.close()
     expected_failed = sum(
@@ -148,10 +176,11 @@ def test_findings_are_in_the_store(scan: Scan) -> None:
     )
     assert failed == expected_failed > 0
     assert passed > 0
-    assert {r.kind for r in records} == {"posture", "identity"}
+    assert {r.kind for r in records} == {"posture", "identity", "detect"}
     for record in records:
         assert record.status == "completed"
-        assert set(record.scope.accounts) == set(scan.org.accounts)
+        if record.kind != "detect":  # detection's scope is the accounts its logs came from
+            assert set(record.scope.accounts) == set(scan.org.accounts)
 
 
 def test_every_misconfiguration_has_a_twin(scan: Scan) -> None:

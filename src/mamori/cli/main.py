@@ -45,6 +45,7 @@ from mamori.cli.common import (  # noqa: F401 - re-exported for tests
     err,
     out,
 )
+from mamori.cli.detect import detect_app
 from mamori.cli.iam import iam_app
 from mamori.core import InputError, SeverityLabel
 
@@ -62,6 +63,7 @@ app.add_typer(checks_app, name="checks")
 app.add_typer(standards_app, name="standards")
 app.add_typer(findings_app, name="findings")
 app.add_typer(iam_app, name="iam")
+app.add_typer(detect_app, name="detect")
 
 # -- commands ------------------------------------------------------------------------------------
 
@@ -380,19 +382,71 @@ def permissions(
         print(json.dumps(policy, indent=2))
 
 
-@app.command()
+demo_app = typer.Typer(help="The emulated AWS organisation and its generated logs.")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback(invoke_without_command=True)
 def demo(
+    ctx: typer.Context,
     keep_running: Annotated[
         bool, typer.Option(help="Leave the emulated AWS endpoint up and print how to use it.")
     ] = False,
     db: Db = None,
     region: Regions = None,
+    log_days: Annotated[
+        int, typer.Option(min=0, max=90, help="Days of generated logs to run detection on.")
+    ] = 30,
 ) -> None:
-    """Start an emulated AWS organisation, seed it, scan it and print the summary."""
+    """Start an emulated AWS organisation, seed it, scan it, run detection on a month of its
+    generated logs and print the summary."""
+    if ctx.invoked_subcommand is not None:
+        return
     from mamori.demo.run import run_demo
 
     with _errors():
-        run_demo(out, err, db=db, regions=region or None, keep_running=keep_running)
+        run_demo(
+            out, err, db=db, regions=region or None, keep_running=keep_running, log_days=log_days
+        )
+
+
+@demo_app.command("logs")
+def demo_logs(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the logs.")],
+    events: Annotated[int, typer.Option(min=1, help="CloudTrail events in all.")] = 100_000,
+    flows: Annotated[
+        int | None, typer.Option(min=0, help="VPC flow records (default: as many as events).")
+    ] = None,
+    dns: Annotated[
+        int | None, typer.Option(min=0, help="DNS queries (default: a third of events).")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=366)] = 7,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Account id (repeatable).")
+    ] = None,
+    region: Regions = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day (default: `days` before today).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+) -> None:
+    """Write realistic CloudTrail, VPC Flow Log and DNS logs with labelled attack scenarios, in
+    AWS's S3 delivery layouts (and labels.json, the ground truth)."""
+    from mamori.detect.generator.cli import write_demo_logs
+
+    with _errors():
+        summary = write_demo_logs(
+            out_dir,
+            events=events,
+            flows=flows,
+            dns=dns,
+            days=days,
+            accounts=account or ["111111111111", "222222222222"],
+            regions=region or ["us-east-1", "eu-west-1"],
+            start=start,
+            seed=seed,
+        )
+        out.print(summary)
 
 
 def run() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from rich.console import Console
@@ -20,6 +21,9 @@ from mamori.demo.planted import DEMO_REGIONS, DemoOrg
 from mamori.demo.seed import seed_organisation
 from mamori.demo.server import EmulatedAws
 from mamori.posture.scan import ScanRequest, ScanResult, run_scan
+
+if TYPE_CHECKING:
+    from mamori.detect.run import DetectRun
 
 MEMBER_ROLE = "OrganizationAccountAccessRole"
 # The user's ~/.aws files (profiles, SSO, credential processes) must not reach the demo.
@@ -90,6 +94,7 @@ class DemoRun:
     org: DemoOrg
     result: ScanResult
     db: str
+    threats: DetectRun | None = None
 
 
 def run_demo(
@@ -99,6 +104,7 @@ def run_demo(
     db: str | None = None,
     regions: list[str] | None = None,
     keep_running: bool = False,
+    log_days: int = 30,
 ) -> DemoRun:
     from mamori.cli.render import summary
     from mamori.posture.summary import summarize
@@ -132,6 +138,9 @@ def run_demo(
             from mamori.cli.iam_render import identity_summary
 
             identity_summary(out, result.identity)
+        threats = None
+        if log_days:
+            threats = _threats(org, chosen, log_days, db, out)
         out.print(
             f"findings stored in {escape(db or default_demo_db())}; list them with "
             f"`mamori findings list --db {escape(db or default_demo_db())}`"
@@ -149,4 +158,19 @@ def run_demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 err.print("stopping the emulated endpoint")
-    return DemoRun(org, result, db or default_demo_db())
+    return DemoRun(org, result, db or default_demo_db(), threats)
+
+
+def _threats(
+    org: DemoOrg, regions: list[str], days: int, db: str | None, out: Console
+) -> DetectRun:
+    from mamori.demo.threats import detect_demo, threats_summary
+    from mamori.hub import Store
+
+    store = Store.open(db or default_demo_db())
+    try:
+        run, planted = detect_demo(sorted(org.accounts), regions, days, store)
+    finally:
+        store.close()
+    threats_summary(out, run, planted)
+    return run

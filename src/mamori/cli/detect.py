@@ -1,0 +1,171 @@
+"""`mamori detect ...`: threat detection over CloudTrail, VPC Flow Logs and DNS logs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mamori.cli.common import (
+    Db,
+    Fmt,
+    ListFormat,
+    OutFile,
+    OutputFormat,
+    _emit,
+    _errors,
+    _open_store,
+    err,
+    out,
+)
+from mamori.core import InputError
+
+detect_app = typer.Typer(help="Threat detection over AWS logs (GuardDuty's job).")
+rules_app = typer.Typer(no_args_is_help=True, help="The detections Mamori runs.")
+detect_app.add_typer(rules_app, name="rules")
+
+Locations = Annotated[list[str] | None, typer.Option(help="Folder or s3://bucket/prefix/.")]
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--since {text!r}: expected a date such as 2026-11-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@detect_app.callback(invoke_without_command=True)
+def detect(
+    ctx: typer.Context,
+    cloudtrail: Locations = None,
+    vpc_flow: Locations = None,
+    dns: Locations = None,
+    since: Annotated[str | None, typer.Option(help="Only logs from this date on.")] = None,
+    intel: Annotated[
+        list[Path] | None, typer.Option(help="Threat list: TXT, STIX 2.1 JSON or OTX CSV.")
+    ] = None,
+    trusted_ips: Annotated[
+        list[Path] | None, typer.Option(help="Trusted IP list (wins over threat lists).")
+    ] = None,
+    tor_exit_list: Annotated[Path | None, typer.Option(help="Tor exit node IPs.")] = None,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help="Only this finding type (repeatable).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where ingested logs are kept (Parquet).")
+    ] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+    fmt: Fmt = OutputFormat.table,
+    output_file: OutFile = None,
+    db: Db = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the hub.")] = False,
+) -> None:
+    """Ingest the logs (only files not read before), run every detection, store and print the
+    findings."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mamori.detect.run import DetectRequest, run_detect
+
+    with _errors():
+        if not (cloudtrail or vpc_flow or dns or data_dir):
+            raise InputError(
+                "give --cloudtrail, --vpc-flow or --dns (or --data-dir with logs ingested before)"
+            )
+        req = DetectRequest(
+            cloudtrail=cloudtrail or [],
+            vpc_flow=vpc_flow or [],
+            dns=dns or [],
+            intel=intel or [],
+            trusted_ips=trusted_ips or [],
+            tor_exit_list=tor_exit_list,
+            rules=rule,
+            since=_since(since),
+            data_dir=data_dir,
+            memory_limit=memory_limit,
+        )
+        store = _open_store(db, not no_store)
+        try:
+            run = run_detect(req, store)
+        finally:
+            if store is not None:
+                store.close()
+        _emit(run.result.findings, fmt, output_file, "Threat findings")
+        report = run.ingest
+        err.print(
+            f"ingested {report.files_read} file(s) ({report.files_skipped} already ingested), "
+            f"{sum(report.records.values())} record(s); rules saw "
+            + ", ".join(f"{n} {t}" for t, n in run.result.rows.items())
+            + f"; {len(run.result.findings)} finding(s) in {run.result.seconds:.1f}s"
+        )
+        for uri, message in report.errors:
+            err.print(f"[yellow]error:[/] {_esc(uri)}: {_esc(message)}", highlight=False)
+        for message in [*run.intel_errors, *run.result.errors]:
+            err.print(f"[yellow]error:[/] {_esc(message)}", highlight=False)
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+@rules_app.command("list")
+def rules_list(
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+) -> None:
+    """Every detection: finding type, severity, data source and ATT&CK technique."""
+    import json
+
+    from mamori.detect.findings import severity_label
+    from mamori.detect.rules.base import rules
+
+    chosen = rules()
+    if fmt is ListFormat.json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "finding_type": r.finding_type,
+                        "severity": r.severity,
+                        "severity_label": severity_label(r.severity).value,
+                        "data_source": r.data_source,
+                        "tactic": r.tactic,
+                        "technique_id": r.technique_id,
+                        "technique": r.technique,
+                        "title": r.title,
+                        "description": r.description,
+                        "remediation": r.remediation,
+                    }
+                    for r in chosen
+                ]
+            )
+        )
+        return
+    if fmt is ListFormat.markdown:
+        print("| Finding type | Severity | Data source | ATT&CK | Title |")
+        print("| --- | --- | --- | --- | --- |")
+        for r in chosen:
+            print(
+                f"| `{r.finding_type}` | {r.severity:.1f} | {r.data_source} | "
+                f"{r.technique_id} | {r.title.replace('|', '/')} |"
+            )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(chosen)} detections")
+    for col in ("finding type", "severity", "source", "ATT&CK", "title"):
+        table.add_column(col, overflow="fold")
+    for r in chosen:
+        table.add_row(
+            _esc(r.finding_type),
+            f"{r.severity:.1f} {severity_label(r.severity).value}",
+            r.data_source,
+            f"{r.technique_id} {_esc(r.technique)}",
+            _esc(r.title),
+        )
+    out.print(table)

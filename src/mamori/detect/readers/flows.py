@@ -1,0 +1,190 @@
+"""VPC Flow Logs text files (space-separated, header line naming the fields) -> `flows`.
+
+Any field order and any subset of the v2-v8 fields is accepted: the header line says which
+field is where. Fields the table has no column for stay in `raw`, the original line. Parsing is
+pyarrow's multithreaded CSV reader with every field read as text, then vectorised checks and
+casts, so a hostile value costs its row, never the file."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from mamori.detect.readers.common import TS_TYPE, Problems, ReadError, decode_text, inflate
+from mamori.detect.schema import FLOWS
+
+DEFAULT_FORMAT = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+    "start end action log-status"
+)
+DEFAULT_FIELDS = tuple(DEFAULT_FORMAT.split())
+
+# Log field name -> table column. Fields not listed here are kept only in `raw`.
+COLUMN_OF = {
+    "version": "version",
+    "account-id": "account_id",
+    "region": "region",
+    "interface-id": "interface_id",
+    "vpc-id": "vpc_id",
+    "subnet-id": "subnet_id",
+    "instance-id": "instance_id",
+    "srcaddr": "src_addr",
+    "dstaddr": "dst_addr",
+    "srcport": "src_port",
+    "dstport": "dst_port",
+    "protocol": "protocol",
+    "packets": "packets",
+    "bytes": "bytes",
+    "start": "start_time",
+    "end": "end_time",
+    "action": "action",
+    "log-status": "log_status",
+    "tcp-flags": "tcp_flags",
+    "flow-direction": "flow_direction",
+    "pkt-srcaddr": "pkt_src_addr",
+    "pkt-dstaddr": "pkt_dst_addr",
+}
+
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9-]*\Z")
+# Digits that fit the column's type, so that a cast never overflows.
+_DIGITS = {8: 2, 16: 4, 32: 9, 64: 18}
+_EPOCH_DIGITS = 12
+
+
+def field_order(first_line: str, name: str) -> tuple[list[str], bool]:
+    """The field names and whether the first line is a header (else the default v2 order)."""
+    tokens = first_line.split()
+    if tokens and all(_FIELD_NAME.match(t) for t in tokens):
+        if len(set(tokens)) != len(tokens):
+            raise ReadError(f"{name}: the header line names a field twice")
+        if not set(tokens) & set(COLUMN_OF):
+            raise ReadError(f"{name}: the header line names no VPC Flow Logs field")
+        return tokens, True
+    if len(tokens) == len(DEFAULT_FIELDS):
+        return list(DEFAULT_FIELDS), False
+    raise ReadError(
+        f"{name}: no header line, and {len(tokens)} fields is not the default format's "
+        f"{len(DEFAULT_FIELDS)}"
+    )
+
+
+def _digits_mask(values: pa.ChunkedArray | pa.Array, max_digits: int) -> pa.Array:
+    """True where the text is a non-negative integer of at most max_digits digits."""
+    return pc.match_substring_regex(values, f"^[0-9]{{1,{max_digits}}}$")
+
+
+def _convert(
+    chunk: pa.Table, fields: list[str], source_file: str, defaults: dict[str, str | None]
+) -> tuple[pa.Table, int]:
+    """A chunk of text columns -> a `flows` table and the number of rows with bad values."""
+    texts = [chunk.column(i) for i in range(chunk.num_columns)]
+    raw = pc.binary_join_element_wise(*texts, " ")
+    rows = chunk.num_rows
+    keep = pa.array([True] * rows) if rows else pa.array([], pa.bool_())
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for field_name, text in zip(fields, texts, strict=True):
+        column = COLUMN_OF.get(field_name)
+        if column is None:
+            continue
+        present = pc.not_equal(text, "-")
+        target = FLOWS.schema.field(column).type
+        if pa.types.is_integer(target) or column in ("start_time", "end_time"):
+            digits = _EPOCH_DIGITS if column.endswith("_time") else _DIGITS[target.bit_width]
+            valid = pc.or_(pc.invert(present), _digits_mask(text, digits))
+            keep = pc.and_(keep, valid)
+            numbers = pc.if_else(pc.and_(present, valid), text, None).cast(pa.int64())
+            if column.endswith("_time"):
+                value = pc.multiply(numbers, 1_000_000).cast(pa.timestamp("us")).cast(TS_TYPE)
+            else:
+                value = numbers.cast(target)
+        else:
+            value = pc.if_else(present, text, None)
+        columns[column] = value
+    arrays = []
+    for f in FLOWS.schema:
+        if f.name in columns:
+            arrays.append(columns[f.name])
+        elif f.name == "source_file":
+            arrays.append(pa.array([source_file] * rows, pa.string()))
+        elif f.name == "raw":
+            arrays.append(raw)
+        else:
+            arrays.append(pa.array([defaults.get(f.name)] * rows, f.type))
+    table = pa.Table.from_arrays(arrays, schema=FLOWS.schema)
+    bad = rows - (pc.sum(keep.cast(pa.int64())).as_py() or 0)
+    return (table.filter(keep) if bad else table), bad
+
+
+def read_flows(
+    data: bytes,
+    source_file: str,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    chunk_rows: int = 100_000,
+    problems: Problems | None = None,
+) -> Iterator[pa.Table]:
+    """One flow-log file's bytes -> `flows` tables of about chunk_rows rows each.
+
+    account and region (from the delivery path) fill the columns when the format lacks them.
+    Lines with the wrong number of fields or non-numeric numbers are skipped and counted."""
+    problems = problems if problems is not None else Problems()
+    text = inflate(data, source_file)
+    # Checked up front: pyarrow would otherwise fail part-way, inside its bad-row callback.
+    if not text.isascii():
+        decode_text(text, source_file)
+    first_line = text.split(b"\n", 1)[0].decode().strip()
+    if not first_line:
+        if text.strip():
+            raise ReadError(f"{source_file}: the first line is empty")
+        return
+    fields, has_header = field_order(first_line, source_file)
+    wrong_width = 0
+
+    def on_invalid(_row: object) -> str:
+        nonlocal wrong_width
+        wrong_width += 1
+        return "skip"
+
+    reader_options = pacsv.ReadOptions(
+        column_names=fields,
+        skip_rows=1 if has_header else 0,
+        # About 110 bytes a line: blocks of roughly chunk_rows lines.
+        block_size=max(1 << 16, min(chunk_rows * 110, 64 << 20)),
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=" ",
+        quote_char=False,
+        escape_char=False,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(fields, pa.string()), strings_can_be_null=False
+    )
+    defaults = {"account_id": account, "region": region}
+    try:
+        reader = pacsv.open_csv(
+            io.BytesIO(text),
+            read_options=reader_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+        # Streamed a block at a time; a failure part-way raises ReadError after earlier
+        # chunks were yielded, which the ingest rolls back.
+        reported = 0
+        for batch in reader:
+            problems.add("wrong number of fields", wrong_width - reported)
+            reported = wrong_width
+            table, bad = _convert(pa.Table.from_batches([batch]), fields, source_file, defaults)
+            problems.add("non-numeric value in a numeric field", bad)
+            if table.num_rows:
+                yield table
+        problems.add("wrong number of fields", wrong_width - reported)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ReadError(f"{source_file}: not a VPC Flow Logs text file ({exc})") from None

@@ -1,0 +1,200 @@
+"""CloudTrail rules about who is calling and from where: root use, console logins, callers on
+threat lists, penetration-testing systems, instance credentials used outside the instance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mamori.detect.rules.base import (
+    EVENT_DETAIL,
+    LEARNED,
+    Rule,
+    distinct_list,
+    event_rule,
+    events_matched,
+    finding_sql,
+    intel_hits,
+    not_trusted,
+    register,
+)
+
+_ACCESS = "TA0001 Initial Access"
+_VALID = ("T1078.004", "Valid Accounts: Cloud Accounts")
+_LOGIN_OK = (
+    "e.event_name = 'ConsoleLogin' AND e.error_code IS NULL"
+    " AND coalesce(json_extract_string(e.response_elements, '$.ConsoleLogin'), 'Success')"
+    " = 'Success'"
+)
+S3_SOURCE = "e.event_source = 's3.amazonaws.com'"
+
+event_rule(
+    "Policy:IAMUser/RootCredentialUsage",
+    where="e.principal_type = 'Root' AND e.invoked_by IS NULL"
+    " AND coalesce(e.event_type, '') <> 'AwsServiceEvent'",
+    resource="'arn:aws:iam::' || e.account_id || ':root'",
+    severity=2.0,
+    tactic="TA0004 Privilege Escalation",
+    technique_id=_VALID[0],
+    technique=_VALID[1],
+    title="The root user's credentials were used",
+    description="An API call or console sign-in was made with the account's root user, which "
+    "has unrestricted access and should be kept for the few tasks that need it.",
+    remediation="Confirm the use was intended; enable MFA on root, remove root access keys, "
+    "and use IAM roles for day-to-day work.",
+    resource_type="AwsIamUser",
+)
+
+event_rule(
+    "Policy:IAMUser/ConsoleLoginWithoutMFA",
+    where=f"{_LOGIN_OK} AND e.principal_type IN ('IAMUser', 'Root')"
+    " AND json_extract_string(e.additional_event_data, '$.MFAUsed') = 'No'",
+    resource="e.principal_arn",
+    severity=5.0,
+    tactic=_ACCESS,
+    technique_id=_VALID[0],
+    technique=_VALID[1],
+    title="Console sign-in without MFA",
+    description="An IAM user or the root user signed in to the console with a password only "
+    "(Mamori's own finding type; GuardDuty has none for this).",
+    remediation="Require MFA for the user (an IAM policy denying actions without "
+    "aws:MultiFactorAuthPresent) or move people to IAM Identity Center.",
+    resource_type="AwsIamUser",
+)
+
+# A console login from a /24 this principal never signed in from before, once the principal has
+# a history (an earlier login elsewhere) and the learning window has passed.
+_EARLIER_LOGINS = (
+    "SELECT 1 FROM events p WHERE p.event_name = 'ConsoleLogin' AND p.error_code IS NULL"
+    " AND p.account_id = e.account_id AND p.principal_arn = e.principal_arn"
+    " AND p.event_time < e.event_time"
+)
+event_rule(
+    "InitialAccess:IAMUser/AnomalousBehavior",
+    where=f"{_LOGIN_OK} AND is_ip(e.source_ip) AND e.event_time >= {LEARNED}"
+    f" AND EXISTS ({_EARLIER_LOGINS})"
+    f" AND NOT EXISTS ({_EARLIER_LOGINS} AND net24(p.source_ip) = net24(e.source_ip))"
+    f" AND {not_trusted('e.source_ip')}",
+    resource="e.principal_arn",
+    detail={"networks": distinct_list("net24(source_ip)")},
+    severity=5.0,
+    tactic=_ACCESS,
+    technique_id=_VALID[0],
+    technique=_VALID[1],
+    title="Console sign-in from a network this principal never used",
+    description="A principal signed in to the console from an IPv4 /24 (or IPv6 address) it "
+    "had not signed in from before in the logs, after a one-day learning window.",
+    remediation="Confirm the sign-in with the person; if unknown, reset the password, "
+    "deactivate keys and review the session's actions.",
+    resource_type="AwsIamUser",
+)
+
+
+def intel_caller(finding_type: str, kinds: str, where: str, *, resource: str, **meta: Any) -> Rule:
+    """Register a rule for calls whose source IP is on a threat list of the kinds the condition
+    `kinds` (over `h.kind`) accepts; trusted IPs never match."""
+    hit = f"FROM hits h WHERE h.ip = e.source_ip AND {kinds}"
+    matched = events_matched(
+        f"{where} AND EXISTS (SELECT 1 {hit})",
+        resource,
+        {"list_name": f"(SELECT min(h.list_name) {hit})"},
+    )
+    ctes = intel_hits("hits", "SELECT DISTINCT source_ip AS ip FROM events")
+    detail = {**EVENT_DETAIL, "lists": distinct_list("list_name")}
+    return register(
+        Rule(finding_type=finding_type, sql=finding_sql(matched, detail, ctes=ctes), **meta)
+    )
+
+
+_NOT_S3 = "e.event_source <> 's3.amazonaws.com'"
+_IAM_RESOURCE = "coalesce(e.principal_arn, e.access_key_id, e.account_id)"
+_REMEDIATE_IP = (
+    "Check what the principal did from this address; if it was not expected, deactivate "
+    "the credentials, rotate them, and block the address."
+)
+intel_caller(
+    "UnauthorizedAccess:IAMUser/TorIPCaller",
+    "h.kind = 'tor'",
+    _NOT_S3,
+    resource=_IAM_RESOURCE,
+    severity=5.0,
+    data_source="cloudtrail",
+    tactic=_ACCESS,
+    technique_id="T1090.003",
+    technique="Proxy: Multi-hop Proxy",
+    title="API called from a Tor exit node",
+    description="An API was called from an IP address on a Tor exit node list, which hides "
+    "the caller's real location.",
+    remediation=_REMEDIATE_IP,
+    resource_type="AwsIamUser",
+)
+intel_caller(
+    "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
+    "h.kind <> 'tor'",
+    _NOT_S3,
+    resource=_IAM_RESOURCE,
+    severity=5.0,
+    data_source="cloudtrail",
+    tactic=_ACCESS,
+    technique_id=_VALID[0],
+    technique=_VALID[1],
+    title="API called from an IP address on a custom threat list",
+    description="An API was called from an IP address on one of the threat lists you loaded.",
+    remediation=_REMEDIATE_IP,
+    resource_type="AwsIamUser",
+)
+
+
+def pentest_rules(resource_kind: str, where: str, resource: str, resource_type: str) -> None:
+    """One rule per penetration-testing distribution seen in the user agent."""
+    for distro, word in (
+        ("KaliLinux", "kali"),
+        ("ParrotLinux", "parrot"),
+        ("PentooLinux", "pentoo"),
+    ):
+        event_rule(
+            f"PenTest:{resource_kind}/{distro}",
+            where=f"{where} AND regexp_matches(lower(e.user_agent), '(^|[^a-z]){word}([^a-z]|$)')",
+            resource=resource,
+            severity=5.0,
+            tactic="TA0007 Discovery",
+            technique_id="T1595",
+            technique="Active Scanning",
+            title=f"API called from a {distro[:-5]} Linux machine",
+            description=f"API calls were made with a user agent naming {distro[:-5]} Linux, a "
+            "distribution for penetration testing; someone may be probing the account with "
+            "stolen or leaked credentials.",
+            remediation="Confirm whether an authorised test is running; otherwise deactivate "
+            "the credentials and review everything they were used for.",
+            resource_type=resource_type,
+        )
+
+
+pentest_rules("IAMUser", _NOT_S3, _IAM_RESOURCE, "AwsIamUser")
+
+# An instance role session (its name is the instance id) calling from a public address that is
+# not the one its session first called from: the credentials left the instance.
+_FIRST_IP = (
+    "SELECT arg_min(f.source_ip, f.event_time) FROM events f"
+    " WHERE f.account_id = e.account_id AND f.session_issuer_arn = e.session_issuer_arn"
+    " AND f.session_name = e.session_name AND is_ip(f.source_ip)"
+)
+event_rule(
+    "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+    where="e.principal_type = 'AssumedRole' AND regexp_full_match(e.session_name,"
+    " 'i-[0-9a-f]{8}([0-9a-f]{9})?') AND e.invoked_by IS NULL AND e.vpc_endpoint_id IS NULL"
+    " AND is_ip(e.source_ip) AND NOT is_private_ip(e.source_ip)"
+    f" AND e.source_ip <> ({_FIRST_IP}) AND {not_trusted('e.source_ip')}",
+    resource="coalesce(e.access_key_id, e.principal_arn)",
+    detail={"instance_id": "any_value(session_name)", "role": "any_value(role)"},
+    extra={"session_name": "e.session_name", "role": "e.session_issuer_arn"},
+    severity=8.0,
+    tactic="TA0006 Credential Access",
+    technique_id="T1552.005",
+    technique="Unsecured Credentials: Cloud Instance Metadata API",
+    title="Instance credentials used from outside the instance",
+    description="Temporary credentials of an EC2 instance's role were used from an internet "
+    "address other than the one the instance calls from.",
+    remediation="Revoke the role's active sessions (an AWSRevokeOlderSessions deny), find how "
+    "the credentials leaked (SSRF, IMDSv1), and require IMDSv2.",
+    resource_type="AwsIamAccessKey",
+)

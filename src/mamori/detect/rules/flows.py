@@ -1,0 +1,259 @@
+"""VPC Flow Logs rules: scans, sweeps, brute force, traffic with hosts on threat lists, unusual
+ports, spam and denial of service from an instance."""
+
+# ruff: noqa: S608 - rule SQL is assembled from constants written here, never from user input
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mamori.detect.rules.base import (
+    Rule,
+    distinct_list,
+    finding_sql,
+    intel_hits,
+    not_trusted,
+    register,
+)
+
+_RESOURCE = "coalesce(f.instance_id, f.interface_id, f.dst_addr)"
+_EXTERNAL_SRC = (
+    f"is_ip(f.src_addr) AND NOT is_private_ip(f.src_addr) AND {not_trusted('f.src_addr')}"
+)
+_OUTBOUND = "is_private_ip(f.src_addr) AND is_ip(f.dst_addr) AND NOT is_private_ip(f.dst_addr)"
+_FLOW_DETAIL = {
+    "destinations": distinct_list("dst_addr"),
+    "ports": distinct_list("dst_port", 20),
+    "packets": "sum(packets)",
+    "bytes": "sum(bytes)",
+}
+_FLOW_LEARNED = "(SELECT min(start_time) FROM flows) + INTERVAL 1 DAY"
+
+
+def flows_matched(where: str, resource: str = _RESOURCE, *, window: str = "hour") -> str:
+    """Matched-records SELECT over `flows f`, with the standard columns and an hour window."""
+    return (
+        "SELECT f.account_id AS account_id, f.region AS region,"
+        f" CAST({resource} AS VARCHAR) AS resource_id, f.src_addr AS actor, f.start_time AS ts,"
+        " concat(f.src_addr, '>', f.dst_addr, ':', CAST(f.dst_port AS VARCHAR), '@',"
+        " CAST(f.start_time AS VARCHAR)) AS evidence_id, f.dst_addr AS dst_addr,"
+        " f.dst_port AS dst_port, f.packets AS packets, f.bytes AS bytes, f.action AS action,"
+        f" f.protocol AS protocol, date_trunc('{window}', f.start_time) AS win"
+        f"\nFROM flows f\nWHERE coalesce(f.log_status, 'OK') = 'OK' AND {where}"
+    )
+
+
+def flow_rule(
+    finding_type: str,
+    *,
+    where: str,
+    having: str | None = None,
+    group: tuple[str, ...] = ("win",),
+    resource: str = _RESOURCE,
+    ctes: str = "",
+    detail: Mapping[str, str] | None = None,
+    **meta: Any,
+) -> Rule:
+    sql = finding_sql(
+        flows_matched(where, resource),
+        {**_FLOW_DETAIL, **(detail or {})},
+        ctes=ctes,
+        having=having,
+        group=group,
+    )
+    return register(Rule(finding_type=finding_type, data_source="vpc-flow", sql=sql, **meta))
+
+
+_RECON = ("TA0043 Reconnaissance", "T1595.001", "Active Scanning: Scanning IP Blocks")
+flow_rule(
+    "Recon:EC2/Portscan",
+    where="f.protocol IN (6, 17)",
+    group=("win", "dst_addr"),
+    having="count(DISTINCT dst_port) >= 20 AND avg(CASE WHEN action = 'REJECT' THEN 1.0"
+    " ELSE 0.0 END) >= 0.5",
+    severity=5.0,
+    tactic=_RECON[0],
+    technique_id="T1046",
+    technique="Network Service Discovery",
+    title="Port scan of a host",
+    description="One source tried 20 or more ports on one host within an hour, mostly "
+    "rejected: a port scan.",
+    remediation="If the source is an instance of yours, isolate and investigate it; otherwise "
+    "keep security groups closed to the scanner and check what was reachable.",
+    resource_type="AwsEc2Instance",
+)
+flow_rule(
+    "Recon:EC2/PortSweep",
+    where="f.protocol IN (6, 17)",
+    resource="coalesce(f.vpc_id, f.account_id)",
+    group=("win", "dst_port"),
+    having="count(DISTINCT dst_addr) >= 20",
+    severity=5.0,
+    tactic=_RECON[0],
+    technique_id=_RECON[1],
+    technique=_RECON[2],
+    title="Port sweep across many hosts",
+    description="One source tried the same port on 20 or more hosts within an hour "
+    "(Mamori's own finding type).",
+    remediation="Find the source; if it is your instance, isolate it; otherwise block it.",
+    resource_type="AwsEc2Vpc",
+)
+
+for _port, _name, _proto in ((22, "SSH", "T1110.001"), (3389, "RDP", "T1110.001")):
+    flow_rule(
+        f"UnauthorizedAccess:EC2/{_name}BruteForce",
+        where=f"f.protocol = 6 AND f.dst_port = {_port} AND {_EXTERNAL_SRC}",
+        group=(),
+        having="count(*) >= 20 AND avg(packets) <= 40",
+        severity=2.0,
+        tactic="TA0006 Credential Access",
+        technique_id=_proto,
+        technique="Brute Force: Password Guessing",
+        title=f"{_name} brute force against an instance",
+        description=f"An internet address opened 20 or more short {_name} connections to one "
+        "host, the pattern of password or key guessing.",
+        remediation=f"Close {_name} to the internet (use Session Manager), block the source "
+        "and check the host's authentication logs.",
+        resource_type="AwsEc2Instance",
+    )
+
+# Traffic with hosts on threat lists: the remote side of each flow looked up once per address.
+_INTEL_CTES = intel_hits(
+    "hits",
+    "SELECT src_addr AS ip FROM flows UNION SELECT dst_addr AS ip FROM flows",
+)
+
+
+def _intel_flow(
+    finding_type: str, kinds: str, side: str, technique: tuple[str, str, str], **meta: Any
+) -> None:
+    remote = "f.dst_addr" if side == "dst" else "f.src_addr"
+    flow_rule(
+        finding_type,
+        where=f"EXISTS (SELECT 1 FROM hits h WHERE h.ip = {remote} AND {kinds})"
+        + (" AND f.action = 'ACCEPT'" if side == "src" else ""),
+        group=(),
+        ctes=_INTEL_CTES,
+        tactic=technique[0],
+        technique_id=technique[1],
+        technique=technique[2],
+        resource_type="AwsEc2Instance",
+        **meta,
+    )
+
+
+_C2 = ("TA0011 Command and Control", "T1071", "Application Layer Protocol")
+_FIX_HOST = (
+    "Isolate the instance, capture its disk for forensics, and rebuild it from a clean image."
+)
+_intel_flow(
+    "Backdoor:EC2/C&CActivity.B",
+    "h.kind = 'c2'",
+    "dst",
+    _C2,
+    severity=8.0,
+    title="Instance talking to a command-and-control server",
+    description="An instance exchanged traffic with an IP address listed as a "
+    "command-and-control server.",
+    remediation=_FIX_HOST,
+)
+_intel_flow(
+    "CryptoCurrency:EC2/BitcoinTool.B",
+    "h.kind = 'mining'",
+    "dst",
+    ("TA0040 Impact", "T1496", "Resource Hijacking"),
+    severity=5.0,
+    title="Instance talking to a cryptocurrency mining pool",
+    description="An instance exchanged traffic with an IP address listed as a mining pool.",
+    remediation=_FIX_HOST,
+)
+_intel_flow(
+    "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom",
+    "h.kind IN ('malicious', 'phishing', 'droppoint')",
+    "dst",
+    _C2,
+    severity=5.0,
+    title="Instance talking to an IP address on a custom threat list",
+    description="An instance exchanged traffic with an IP address on a threat list loaded.",
+    remediation=_FIX_HOST,
+)
+_intel_flow(
+    "UnauthorizedAccess:EC2/TorClient",
+    "h.kind = 'tor'",
+    "dst",
+    ("TA0011 Command and Control", "T1090.003", "Proxy: Multi-hop Proxy"),
+    severity=8.0,
+    title="Instance connecting to the Tor network",
+    description="An instance connected to an address listed as a Tor node.",
+    remediation="Find the process using Tor; unless approved, isolate the instance.",
+)
+_intel_flow(
+    "UnauthorizedAccess:EC2/TorIPCaller",
+    "h.kind = 'tor'",
+    "src",
+    ("TA0001 Initial Access", "T1090.003", "Proxy: Multi-hop Proxy"),
+    severity=5.0,
+    title="Inbound connection from a Tor exit node",
+    description="An instance accepted a connection from an address listed as a Tor exit node.",
+    remediation="Restrict the security group to known sources and check the service's logs.",
+)
+
+_COMMON_PORTS = "(20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 993, 995, 3389, 8080, 8443)"
+_EARLIER_PORT = (
+    "SELECT 1 FROM flows p WHERE p.src_addr = f.src_addr AND p.dst_port = f.dst_port"
+    " AND p.start_time < f.start_time - INTERVAL 1 HOUR"
+)
+flow_rule(
+    "Behavior:EC2/NetworkPortUnusual",
+    where=f"{_OUTBOUND} AND f.action = 'ACCEPT' AND f.dst_port NOT IN {_COMMON_PORTS}"
+    " AND f.dst_port < 32768 AND f.src_port >= 1024"
+    f" AND f.start_time >= {_FLOW_LEARNED} AND NOT EXISTS ({_EARLIER_PORT})",
+    group=("dst_port",),
+    severity=5.0,
+    tactic="TA0011 Command and Control",
+    technique_id="T1571",
+    technique="Non-Standard Port",
+    title="Instance using a port it never used before",
+    description="An instance connected to an internet host on an uncommon port it had not "
+    "used earlier in the flow logs.",
+    remediation="Find the process behind the connection; block the port in the security "
+    "group if it is not needed.",
+    resource_type="AwsEc2Instance",
+)
+
+for _kind, _cond in (
+    ("Tcp", "f.protocol = 6"),
+    ("Udp", "f.protocol = 17 AND f.dst_port <> 53"),
+    ("Dns", "f.protocol = 17 AND f.dst_port = 53"),
+):
+    flow_rule(
+        f"Backdoor:EC2/DenialOfService.{_kind}",
+        where=f"{_OUTBOUND} AND {_cond}",
+        group=("win", "dst_addr"),
+        having="sum(packets) >= 500000",
+        severity=8.0,
+        tactic="TA0040 Impact",
+        technique_id="T1498",
+        technique="Network Denial of Service",
+        title=f"Instance flooding an internet host ({_kind.upper()})",
+        description="An instance sent 500,000 or more packets to one internet host within an "
+        "hour, the pattern of a denial-of-service attack.",
+        remediation=_FIX_HOST,
+        resource_type="AwsEc2Instance",
+    )
+
+flow_rule(
+    "Backdoor:EC2/Spambot",
+    where=f"{_OUTBOUND} AND f.protocol = 6 AND f.dst_port = 25",
+    having="count(DISTINCT dst_addr) >= 10",
+    severity=5.0,
+    tactic="TA0040 Impact",
+    technique_id="T1496",
+    technique="Resource Hijacking",
+    title="Instance sending mail to many hosts",
+    description="An instance connected to port 25 on ten or more internet hosts within an "
+    "hour, the pattern of a spam bot.",
+    remediation=_FIX_HOST,
+    resource_type="AwsEc2Instance",
+)

@@ -1,0 +1,91 @@
+"""A detection run: ingest new log files, load threat intelligence, run the rules, store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from mamori.detect.engine import DetectResult, connect, run_rules
+from mamori.detect.findings import SOURCE
+
+if TYPE_CHECKING:
+    from mamori.hub import Store
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("mamori", appauthor=False)) / "detect"
+
+
+@dataclass
+class DetectRequest:
+    cloudtrail: list[str] = field(default_factory=list)  # folders or s3:// prefixes
+    vpc_flow: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    intel: list[Path] = field(default_factory=list)
+    trusted_ips: list[Path] = field(default_factory=list)
+    tor_exit_list: Path | None = None
+    rules: list[str] | None = None
+    since: datetime | None = None
+    data_dir: Path | None = None
+    memory_limit: str | None = None
+
+
+@dataclass
+class DetectRun:
+    result: DetectResult
+    ingest: Any  # IngestReport
+    intel_errors: list[str]
+    data_dir: Path
+
+
+def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
+    from mamori.detect.ingest import Source, ingest
+    from mamori.detect.intel import load_intel
+    from mamori.detect.rules.base import rules as select_rules
+
+    chosen = select_rules(req.rules)
+    data_dir = req.data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sources = [
+        *(Source("cloudtrail", loc) for loc in req.cloudtrail),
+        *(Source("vpc-flow", loc) for loc in req.vpc_flow),
+        *(Source("dns", loc) for loc in req.dns),
+    ]
+    report = ingest(sources, data_dir, since=req.since)
+    intel = load_intel(req.intel, req.trusted_ips, tor_exit_list=req.tor_exit_list)
+    con = connect(data_dir, intel, since=req.since, memory_limit=req.memory_limit)
+    try:
+        result = run_rules(con, chosen)
+    finally:
+        con.close()
+    if store is not None:
+        _store(store, result)
+    return DetectRun(result, report, list(intel.errors), data_dir)
+
+
+def _store(store: Store, result: DetectResult) -> None:
+    from mamori.hub import ScanScope
+    from mamori.hub.records import status_counts
+
+    accounts = tuple(sorted({f.account_id for f in result.findings}))
+    regions = tuple(sorted({f.region for f in result.findings}))
+    scan_id = store.begin_scan(
+        "detect", ScanScope(source=SOURCE, accounts=accounts, regions=regions)
+    )
+    try:
+        store.write(result.findings, scan_id)
+    except BaseException:
+        store.finish_scan(scan_id, status="interrupted", archive=False)
+        raise
+    # Threat findings stay until someone resolves them: a run over other logs proves nothing
+    # about an earlier attack.
+    store.finish_scan(
+        scan_id,
+        counts=status_counts(result.findings),
+        errors=[{"message": e} for e in result.errors],
+        archive=False,
+    )
