@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,13 +33,17 @@ import pyarrow.parquet as pq
 
 from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
+from mamori.detect.readers.batch import FILE_FAULTS, describe, read_batch
 from mamori.detect.readers.sources import is_before, is_s3, read_bytes
 from mamori.detect.schema import TABLES
 
 LEDGER_NAME = "ingested.sqlite"
 
-# What a hostile file can make the readers raise besides ReadError; all name the file.
-_FILE_FAULTS = (InputError, pa.ArrowException, ValueError, TypeError, OverflowError, OSError)
+# Files are read in batches of up to this many compressed bytes or files: enough to make the
+# per-call costs small, few enough that a batch's parsed records stay within a few hundred MB.
+WINDOW_BYTES = 2 << 20
+WINDOW_FILES = 2000
+BATCH_MIN_FILES = 8
 
 
 @dataclass(frozen=True)
@@ -151,26 +155,22 @@ def _as_day(since: date | str | None) -> date | None:
         raise InputError(f"--since {since!r}: not a date (YYYY-MM-DD)") from None
 
 
-def _ingest_file(
+def _take(
     item: InputFile,
     kind: str,
+    chunks: Iterable[pa.Table],
+    problems: Problems,
     writer: _PartWriter,
     batch_records: int,
-    s3_client: Any,
 ) -> None:
-    """Read one file into the writer, or report why not (its rows then kept nowhere)."""
+    """Stage one file's rows in the writer, or report why not (its rows then kept nowhere)."""
     report = writer.report
     table = TABLE_OF[kind]
-    problems = Problems()
     staged: list[pa.Table] = []
     staged_rows = 0
     spilled: list[Path] = []
     total = 0
     try:
-        data = read_bytes(item, s3_client)
-        chunks = read_file(
-            kind, data, item, chunk_rows=max(1, batch_records // 4), problems=problems
-        )
         for chunk in chunks:
             staged.append(chunk)
             staged_rows += chunk.num_rows
@@ -180,11 +180,10 @@ def _ingest_file(
                 if staged_rows >= batch_records:
                     spilled.append(writer.write_temp(table, staged))
                     staged, staged_rows = [], 0
-    except _FILE_FAULTS as exc:
+    except FILE_FAULTS as exc:
         for temp in spilled:
             temp.unlink(missing_ok=True)
-        message = str(exc) if isinstance(exc, InputError) else f"{item.uri}: {exc}"
-        report.errors.append((item.uri, message))
+        report.errors.append((item.uri, describe(exc, item.uri)))
         return
     report.files_read += 1
     report.records[table] += total
@@ -197,6 +196,80 @@ def _ingest_file(
         writer.ledger.add([(item, kind, total)])
     else:
         writer.stage(table, staged, (item, kind, total))
+
+
+def _chunk_rows(batch_records: int) -> int:
+    return max(1, batch_records // 4)
+
+
+def _ingest_file(
+    item: InputFile, kind: str, writer: _PartWriter, batch_records: int, s3_client: Any
+) -> None:
+    problems = Problems()
+
+    def chunks() -> Iterator[pa.Table]:
+        data = read_bytes(item, s3_client)
+        yield from read_file(
+            kind, data, item, chunk_rows=_chunk_rows(batch_records), problems=problems
+        )
+
+    _take(item, kind, chunks(), problems, writer, batch_records)
+
+
+def _pieces(tables: list[pa.Table], rows: int) -> Iterator[pa.Table]:
+    for table in tables:
+        for start in range(0, table.num_rows, rows):
+            yield table.slice(start, rows)
+
+
+class _Window:
+    """Files gathered to be read as one batch (see readers.batch); too few, and each is read
+    alone, as the batch would not pay for itself."""
+
+    def __init__(self, kind: str, writer: _PartWriter, batch_records: int, s3_client: Any):
+        self.kind = kind
+        self.writer = writer
+        self.batch_records = batch_records
+        self.s3_client = s3_client
+        self.items: list[InputFile] = []
+        self.size = 0
+
+    def add(self, item: InputFile) -> None:
+        if item.size > WINDOW_BYTES // 4:
+            # A large file is read alone, where it can be spilled in parts as it is read.
+            self.flush()
+            _ingest_file(item, self.kind, self.writer, self.batch_records, self.s3_client)
+            return
+        self.items.append(item)
+        self.size += item.size
+        if self.size >= WINDOW_BYTES or len(self.items) >= WINDOW_FILES:
+            self.flush()
+
+    def flush(self) -> None:
+        items, self.items, self.size = self.items, [], 0
+        if len(items) < BATCH_MIN_FILES:
+            for item in items:
+                _ingest_file(item, self.kind, self.writer, self.batch_records, self.s3_client)
+            return
+        rows = _chunk_rows(self.batch_records)
+        unread: dict[int, str] = {}
+        files: list[tuple[InputFile, bytes]] = []
+        for index, item in enumerate(items):
+            try:
+                files.append((item, read_bytes(item, self.s3_client)))
+            except FILE_FAULTS as exc:
+                unread[index] = describe(exc, item.uri)
+        results = iter(read_batch(self.kind, files, chunk_rows=rows))
+        for index, item in enumerate(items):
+            if index in unread:
+                self.writer.report.errors.append((item.uri, unread[index]))
+                continue
+            result = next(results)
+            if result.error is not None:
+                self.writer.report.errors.append((item.uri, result.error))
+            else:
+                chunks = _pieces(result.tables, rows)
+                _take(item, self.kind, chunks, result.problems, self.writer, self.batch_records)
 
 
 def ingest(
@@ -227,6 +300,7 @@ def ingest(
     seen: set[tuple[str, str]] = set()
     try:
         for source in sources:
+            window = _Window(source.kind, writer, batch_records, s3_client)
             try:
                 for item in list_files(source.location, source.kind, s3_client=s3_client):
                     if is_before(item, day):
@@ -235,9 +309,10 @@ def ingest(
                         report.files_skipped += 1
                     else:
                         seen.add((item.uri, item.stamp))
-                        _ingest_file(item, source.kind, writer, batch_records, s3_client)
+                        window.add(item)
             except InputError as exc:
                 report.errors.append((source.location, str(exc)))
+            window.flush()
         writer.commit()
     finally:
         ledger.close()

@@ -1,8 +1,8 @@
 """CloudTrail log files ({"Records": [...]}, gzip or plain) -> the `events` table.
 
-Built with orjson and Python column lists: on 100k records this measured faster than DuckDB's
-read_json here, because `raw` needs every record re-serialised anyway and DuckDB must first
-have the bytes in a file (see the ingest report for figures)."""
+Built with orjson and one Python comprehension per column: on 100k records this measured faster
+than DuckDB's read_json here, because `raw` needs every record re-serialised anyway and DuckDB
+must first have the bytes in a file (see the ingest report for figures)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,6 @@ from mamori.detect.readers.common import (
 from mamori.detect.schema import EVENTS
 
 _NAMES = EVENTS.columns
-
-
-def _json(value: object) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 def _flag(value: object) -> bool | None:
@@ -65,54 +61,86 @@ def _resources(record: dict[str, Any]) -> list[str]:
     return arns
 
 
-def _identity_row(record: dict[str, Any]) -> tuple[object, ...]:
-    who = _dict(record.get("userIdentity"))
-    context = _dict(who.get("sessionContext"))
-    issuer = _dict(context.get("sessionIssuer"))
-    arn = as_text(who.get("arn"))
-    kind = as_text(who.get("type"))
-    session = None
-    if kind == "AssumedRole" and arn and "/" in arn:
-        session = arn.rsplit("/", 1)[1]
-    name = who.get("userName") or issuer.get("userName")
-    return (
-        kind,
-        arn,
-        as_text(who.get("accountId")),
-        as_text(name),
-        as_text(issuer.get("arn")),
-        session,
-        as_text(who.get("accessKeyId")),
-        _flag(_dict(context.get("attributes")).get("mfaAuthenticated")),
-        as_text(who.get("invokedBy")),
-    )
+def _texts(values: list[Any]) -> pa.Array:
+    """A text column. Almost every value is a string already and pyarrow rejects anything else
+    in its one pass, so only a column that holds some other JSON value is converted value by
+    value."""
+    try:
+        return pa.array(values, pa.string())
+    except pa.ArrowTypeError:
+        return pa.array([as_text(v) for v in values], pa.string())
 
 
-def _row(record: dict[str, Any], source_file: str) -> tuple[object, ...]:
-    get = record.get
-    return (
-        as_text(get("eventID")),
-        get("eventTime"),
-        as_text(get("recipientAccountId")),
-        as_text(get("awsRegion")),
-        as_text(get("eventSource")),
-        as_text(get("eventName")),
-        as_text(get("eventType")),
-        _flag(get("readOnly")),
-        _management(record),
-        *_identity_row(record),
-        as_text(get("sourceIPAddress")),
-        as_text(get("userAgent")),
-        as_text(get("errorCode")),
-        as_text(get("errorMessage")),
-        _json(get("requestParameters")),
-        _json(get("responseElements")),
-        _json(get("additionalEventData")),
-        _resources(record),
-        as_text(get("vpcEndpointId")),
-        source_file,
-        orjson.dumps(record).decode(),
+def _dumps(values: list[Any]) -> pa.Array:
+    # orjson's bytes are UTF-8 already: handing them over as they are saves a decode each.
+    return pa.array([None if v is None else orjson.dumps(v) for v in values], pa.string())
+
+
+def _session_name(arn: str | None) -> str | None:
+    return arn.rsplit("/", 1)[1] if arn and "/" in arn else None
+
+
+# Table column -> record field, for the fields copied as text.
+_TEXT_FIELDS = {
+    "event_id": "eventID",
+    "account_id": "recipientAccountId",
+    "region": "awsRegion",
+    "event_source": "eventSource",
+    "event_name": "eventName",
+    "event_type": "eventType",
+    "source_ip": "sourceIPAddress",
+    "user_agent": "userAgent",
+    "error_code": "errorCode",
+    "error_message": "errorMessage",
+    "vpc_endpoint_id": "vpcEndpointId",
+}
+_JSON_FIELDS = {
+    "request_parameters": "requestParameters",
+    "response_elements": "responseElements",
+    "additional_event_data": "additionalEventData",
+}
+_IDENTITY_FIELDS = {
+    "principal_type": "type",
+    "principal_arn": "arn",
+    "principal_account": "accountId",
+    "access_key_id": "accessKeyId",
+    "invoked_by": "invokedBy",
+}
+_RESOURCES = EVENTS.schema.field("resources").type
+
+
+def _columns(records: list[dict[str, Any]]) -> dict[str, pa.Array]:
+    """The records' columns, built one column at a time with comprehensions: measured about
+    twice as fast as a tuple per record transposed afterwards."""
+    field = [record.get for record in records]
+    who = [_dict(get("userIdentity")) for get in field]
+    context = [_dict(w.get("sessionContext")) for w in who]
+    issuer = [_dict(c.get("sessionIssuer")) for c in context]
+    columns = {column: _texts([get(key) for get in field]) for column, key in _TEXT_FIELDS.items()}
+    for column, key in _JSON_FIELDS.items():
+        columns[column] = _dumps([get(key) for get in field])
+    for column, key in _IDENTITY_FIELDS.items():
+        columns[column] = _texts([w.get(key) for w in who])
+    columns["principal_name"] = _texts(
+        [w.get("userName") or i.get("userName") for w, i in zip(who, issuer, strict=True)]
     )
+    columns["session_issuer_arn"] = _texts([i.get("arn") for i in issuer])
+    # A non-text type can never read "AssumedRole", so only those sessions' ARNs are looked at.
+    columns["session_name"] = pa.array(
+        [
+            _session_name(as_text(w.get("arn"))) if w.get("type") == "AssumedRole" else None
+            for w in who
+        ],
+        pa.string(),
+    )
+    columns["mfa_authenticated"] = pa.array(
+        [_flag(_dict(c.get("attributes")).get("mfaAuthenticated")) for c in context], pa.bool_()
+    )
+    columns["read_only"] = pa.array([_flag(get("readOnly")) for get in field], pa.bool_())
+    columns["management_event"] = pa.array([_management(r) for r in records], pa.bool_())
+    columns["resources"] = pa.array([_resources(r) for r in records], _RESOURCES)
+    columns["raw"] = pa.array([orjson.dumps(r) for r in records], pa.string())
+    return columns
 
 
 def load_records(data: bytes, name: str) -> list[Any]:
@@ -129,33 +157,40 @@ def load_records(data: bytes, name: str) -> list[Any]:
     return records
 
 
+def events_table(
+    records: list[dict[str, Any]], source_files: list[str]
+) -> tuple[pa.Table, pa.Array]:
+    """Records (JSON objects) and each one's file -> an `events` table of them all, and the mask
+    of rows without a valid eventTime (still in the table)."""
+    columns = _columns(records)
+    columns["source_file"] = pa.array(source_files, pa.string())
+    times, bad = iso_times([record.get("eventTime") for record in records])
+    columns["event_time"] = times
+    return pa.Table.from_arrays([columns[name] for name in _NAMES], schema=EVENTS.schema), bad
+
+
+def usable_records(records: list[Any], problems: Problems) -> list[dict[str, Any]]:
+    usable = [record for record in records if isinstance(record, dict)]
+    problems.add("record is not a JSON object", len(records) - len(usable))
+    return usable
+
+
+def drop_bad_times(table: pa.Table, bad: pa.Array, problems: Problems) -> pa.Table:
+    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if not bad_count:
+        return table
+    problems.add("missing or invalid eventTime", bad_count)
+    return table.filter(pc.invert(bad))
+
+
 def records_table(
     records: list[Any], source_file: str, problems: Problems | None = None
 ) -> pa.Table:
     """CloudTrail records (parsed JSON) -> an `events` table; unusable records are counted."""
     problems = problems if problems is not None else Problems()
-    rows = []
-    for record in records:
-        if isinstance(record, dict):
-            rows.append(_row(record, source_file))
-        else:
-            problems.add("record is not a JSON object")
-    columns: dict[str, list[object]] = (
-        {name: list(values) for name, values in zip(_NAMES, zip(*rows, strict=True), strict=True)}
-        if rows
-        else {name: [] for name in _NAMES}
-    )
-    times, bad = iso_times(columns["event_time"])
-    arrays = [
-        times if f.name == "event_time" else pa.array(columns[f.name], f.type)
-        for f in EVENTS.schema
-    ]
-    table = pa.Table.from_arrays(arrays, schema=EVENTS.schema)
-    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
-    if bad_count:
-        problems.add("missing or invalid eventTime", bad_count)
-        table = table.filter(pc.invert(bad))
-    return table
+    usable = usable_records(records, problems)
+    table, bad = events_table(usable, [source_file] * len(usable))
+    return drop_bad_times(table, bad, problems)
 
 
 def read_cloudtrail(

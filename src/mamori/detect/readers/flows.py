@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -78,10 +78,23 @@ def _digits_mask(values: pa.ChunkedArray | pa.Array, max_digits: int) -> pa.Arra
     return pc.match_substring_regex(values, f"^[0-9]{{1,{max_digits}}}$")
 
 
-def _convert(
-    chunk: pa.Table, fields: list[str], source_file: str, defaults: dict[str, str | None]
-) -> tuple[pa.Table, int]:
-    """A chunk of text columns -> a `flows` table and the number of rows with bad values."""
+def fill(
+    rows: int, source_file: str, account: str | None, region: str | None
+) -> dict[str, list[str | None]]:
+    """The columns one file gives every one of its rows: its name, and what its path says."""
+    return {
+        "source_file": [source_file] * rows,
+        "account_id": [account] * rows,
+        "region": [region] * rows,
+    }
+
+
+def convert(
+    chunk: pa.Table, fields: list[str], filled: dict[str, list[str | None]]
+) -> tuple[pa.Table, pa.Array, int]:
+    """A chunk of text columns -> a `flows` table, the mask of rows whose values are all good,
+    and how many are not (those rows are still in the table). `filled` holds a value a row for
+    source_file and for the columns the format may lack."""
     texts = [chunk.column(i) for i in range(chunk.num_columns)]
     raw = pc.binary_join_element_wise(*texts, " ")
     rows = chunk.num_rows
@@ -105,19 +118,48 @@ def _convert(
         else:
             value = pc.if_else(present, text, None)
         columns[column] = value
-    arrays = []
-    for f in FLOWS.schema:
-        if f.name in columns:
-            arrays.append(columns[f.name])
-        elif f.name == "source_file":
-            arrays.append(pa.array([source_file] * rows, pa.string()))
-        elif f.name == "raw":
-            arrays.append(raw)
-        else:
-            arrays.append(pa.array([defaults.get(f.name)] * rows, f.type))
+    columns["raw"] = raw
+    arrays = [
+        columns[f.name]
+        if f.name in columns
+        else pa.array(filled.get(f.name, [None] * rows), f.type)
+        for f in FLOWS.schema
+    ]
     table = pa.Table.from_arrays(arrays, schema=FLOWS.schema)
     bad = rows - (pc.sum(keep.cast(pa.int64())).as_py() or 0)
-    return (table.filter(keep) if bad else table), bad
+    return table, keep, bad
+
+
+def open_text(
+    text: bytes,
+    fields: list[str],
+    has_header: bool,
+    chunk_rows: int,
+    on_invalid: Callable[[object], str],
+) -> pacsv.CSVStreamingReader:
+    """pyarrow's CSV reader over flow-log lines, every field as text."""
+    reader_options = pacsv.ReadOptions(
+        column_names=fields,
+        skip_rows=1 if has_header else 0,
+        # About 110 bytes a line: blocks of roughly chunk_rows lines.
+        block_size=max(1 << 16, min(chunk_rows * 110, 64 << 20)),
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=" ",
+        quote_char=False,
+        escape_char=False,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(fields, pa.string()), strings_can_be_null=False
+    )
+    return pacsv.open_csv(
+        io.BytesIO(text),
+        read_options=reader_options,
+        parse_options=parse_options,
+        convert_options=convert_options,
+    )
 
 
 def read_flows(
@@ -151,38 +193,19 @@ def read_flows(
         wrong_width += 1
         return "skip"
 
-    reader_options = pacsv.ReadOptions(
-        column_names=fields,
-        skip_rows=1 if has_header else 0,
-        # About 110 bytes a line: blocks of roughly chunk_rows lines.
-        block_size=max(1 << 16, min(chunk_rows * 110, 64 << 20)),
-    )
-    parse_options = pacsv.ParseOptions(
-        delimiter=" ",
-        quote_char=False,
-        escape_char=False,
-        ignore_empty_lines=True,
-        invalid_row_handler=on_invalid,
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(fields, pa.string()), strings_can_be_null=False
-    )
-    defaults = {"account_id": account, "region": region}
     try:
-        reader = pacsv.open_csv(
-            io.BytesIO(text),
-            read_options=reader_options,
-            parse_options=parse_options,
-            convert_options=convert_options,
-        )
+        reader = open_text(text, fields, has_header, chunk_rows, on_invalid)
         # Streamed a block at a time; a failure part-way raises ReadError after earlier
         # chunks were yielded, which the ingest rolls back.
         reported = 0
         for batch in reader:
             problems.add("wrong number of fields", wrong_width - reported)
             reported = wrong_width
-            table, bad = _convert(pa.Table.from_batches([batch]), fields, source_file, defaults)
+            filled = fill(batch.num_rows, source_file, account, region)
+            table, keep, bad = convert(pa.Table.from_batches([batch]), fields, filled)
             problems.add("non-numeric value in a numeric field", bad)
+            if bad:
+                table = table.filter(keep)
             if table.num_rows:
                 yield table
         problems.add("wrong number of fields", wrong_width - reported)

@@ -61,6 +61,7 @@ def flow_rule(
         ctes=ctes,
         having=having,
         group=group,
+        prefilter=True,
     )
     return register(Rule(finding_type=finding_type, data_source="vpc-flow", sql=sql, **meta))
 
