@@ -33,17 +33,23 @@ import pyarrow.parquet as pq
 
 from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
-from mamori.detect.readers.batch import FILE_FAULTS, describe, read_batch
+from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe, read_batch
+from mamori.detect.readers.parallel import BatchPool
 from mamori.detect.readers.sources import is_before, is_s3, read_bytes
 from mamori.detect.schema import TABLES
 
 LEDGER_NAME = "ingested.sqlite"
 
 # Files are read in batches of up to this many compressed bytes or files: enough to make the
-# per-call costs small, few enough that a batch's parsed records stay within a few hundred MB.
-WINDOW_BYTES = 2 << 20
+# per-call costs small, few enough that a batch's parsed records stay within a few hundred MB
+# and that the batches in flight to and from worker processes stay small beside the rows
+# buffered for a part (1 MB of CloudTrail is about 10k events).
+WINDOW_BYTES = 1 << 20
 WINDOW_FILES = 2000
 BATCH_MIN_FILES = 8
+# Kinds whose reading is mostly Python work (JSON to columns), which worker processes speed up;
+# flow logs are parsed by pyarrow, where shipping the rows back would cost more than it saves.
+POOLED_KINDS = frozenset({"cloudtrail", "dns"})
 
 
 @dataclass(frozen=True)
@@ -224,20 +230,35 @@ def _pieces(tables: list[pa.Table], rows: int) -> Iterator[pa.Table]:
 
 class _Window:
     """Files gathered to be read as one batch (see readers.batch); too few, and each is read
-    alone, as the batch would not pay for itself."""
+    alone, as the batch would not pay for itself.
 
-    def __init__(self, kind: str, writer: _PartWriter, batch_records: int, s3_client: Any):
+    Batches go to worker processes (readers.parallel) once there are at least two of them; the
+    first is held back until then, so that a small ingest never starts a pool. Results are
+    taken in the order the files were listed whichever way they are read, so the parts and the
+    ledger come out as they would from reading in this process."""
+
+    def __init__(
+        self,
+        kind: str,
+        writer: _PartWriter,
+        batch_records: int,
+        s3_client: Any,
+        pools: _Pools,
+    ):
         self.kind = kind
         self.writer = writer
         self.batch_records = batch_records
         self.s3_client = s3_client
+        self.pools = pools
         self.items: list[InputFile] = []
         self.size = 0
+        self.held: list[InputFile] | None = None
 
     def add(self, item: InputFile) -> None:
         if item.size > WINDOW_BYTES // 4:
             # A large file is read alone, where it can be spilled in parts as it is read.
             self.flush()
+            self.settle()
             _ingest_file(item, self.kind, self.writer, self.batch_records, self.s3_client)
             return
         self.items.append(item)
@@ -248,8 +269,32 @@ class _Window:
     def flush(self) -> None:
         items, self.items, self.size = self.items, [], 0
         if len(items) < BATCH_MIN_FILES:
+            self.settle()
             for item in items:
                 _ingest_file(item, self.kind, self.writer, self.batch_records, self.s3_client)
+            return
+        pool = self.pools.get() if self.kind in POOLED_KINDS else None
+        if pool is not None and not pool.broken:
+            self._read(self.held or [], pool)
+            self.held = None
+            self._read(items, pool)
+        elif self.held is None and not self.pools.started and self.kind in POOLED_KINDS:
+            self.held = items
+        else:
+            self.settle()
+            self._read(items, None)
+
+    def settle(self) -> None:
+        """Take in every batch read or held so far: what comes next is read in this process."""
+        if self.held is not None:
+            held, self.held = self.held, None
+            self._read(held, None)
+        pool = self.pools.current
+        if pool is not None:
+            pool.drain()
+
+    def _read(self, items: list[InputFile], pool: BatchPool | None) -> None:
+        if not items:
             return
         rows = _chunk_rows(self.batch_records)
         unread: dict[int, str] = {}
@@ -259,10 +304,26 @@ class _Window:
                 files.append((item, read_bytes(item, self.s3_client)))
             except FILE_FAULTS as exc:
                 unread[index] = describe(exc, item.uri)
-        results = iter(read_batch(self.kind, files, chunk_rows=rows))
+
+        def deliver(results: list[FileResult] | None) -> None:
+            self._take_batch(items, unread, results)
+
+        if pool is None or pool.broken:
+            deliver(read_batch(self.kind, files, chunk_rows=rows))
+        else:
+            pool.submit(self.kind, files, rows, deliver)
+
+    def _take_batch(
+        self, items: list[InputFile], unread: dict[int, str], read: list[FileResult] | None
+    ) -> None:
+        rows = _chunk_rows(self.batch_records)
+        results = iter(read or [])
         for index, item in enumerate(items):
             if index in unread:
                 self.writer.report.errors.append((item.uri, unread[index]))
+                continue
+            if read is None:
+                self.writer.report.errors.append((item.uri, f"{item.uri}: {_WORKER_DIED}"))
                 continue
             result = next(results)
             if result.error is not None:
@@ -270,6 +331,33 @@ class _Window:
             else:
                 chunks = _pieces(result.tables, rows)
                 _take(item, self.kind, chunks, result.problems, self.writer, self.batch_records)
+
+
+_WORKER_DIED = (
+    "not read: the worker process reading its batch died (the file is not in the ledger, so "
+    "the next run reads it again)"
+)
+
+
+class _Pools:
+    """The one worker pool of an ingest, started when the first window asks for it twice."""
+
+    def __init__(self) -> None:
+        self.current: BatchPool | None = None
+        self.started = False
+        self._asked = False
+
+    def get(self) -> BatchPool | None:
+        if self.current is None and not self.started and (os.cpu_count() or 1) > 1:
+            if self._asked:
+                self.started = True
+                self.current = BatchPool(os.cpu_count())
+            self._asked = True
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
 
 
 def ingest(
@@ -298,9 +386,10 @@ def ingest(
 
         s3_client = boto3.client("s3")
     seen: set[tuple[str, str]] = set()
+    pools = _Pools()
     try:
         for source in sources:
-            window = _Window(source.kind, writer, batch_records, s3_client)
+            window = _Window(source.kind, writer, batch_records, s3_client, pools)
             try:
                 for item in list_files(source.location, source.kind, s3_client=s3_client):
                     if is_before(item, day):
@@ -313,8 +402,10 @@ def ingest(
             except InputError as exc:
                 report.errors.append((source.location, str(exc)))
             window.flush()
+            window.settle()
         writer.commit()
     finally:
+        pools.close()
         ledger.close()
     return report
 
