@@ -5,55 +5,17 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
 
 from mamori.cli.main import EXIT_USAGE, app
+from tests.identity import gaad_sample as g
 from tests.identity.conformance import CASES
 
 runner = CliRunner()
-ACCT = "111122223333"
-
-
-def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def _allow(action: Any, resource: str = "*") -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-def _user(name: str, *policies: dict[str, Any], encode: bool = False) -> dict[str, Any]:
-    return {
-        "UserName": name,
-        "UserId": f"AIDA{name.upper()}",
-        "Arn": f"arn:aws:iam::{ACCT}:user/{name}",
-        "Path": "/",
-        "GroupList": [],
-        "AttachedManagedPolicies": [],
-        "UserPolicyList": [
-            {"PolicyName": f"p{i}", "PolicyDocument": quote(json.dumps(p)) if encode else p}
-            for i, p in enumerate(policies)
-        ],
-    }
-
-
-def _role(name: str, trust: dict[str, Any], *policies: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "RoleName": name,
-        "RoleId": f"AROA{name.upper()}",
-        "Arn": f"arn:aws:iam::{ACCT}:role/{name}",
-        "Path": "/",
-        "AssumeRolePolicyDocument": quote(json.dumps(trust)),
-        "RolePolicyList": [
-            {"PolicyName": f"p{i}", "PolicyDocument": p} for i, p in enumerate(policies)
-        ],
-        "AttachedManagedPolicies": [],
-        "InstanceProfileList": [],
-    }
+ACCT = g.ACCOUNT
+_policy, _allow, _user, _role = g.document, g.allow, g.user_entry, g.role_entry
 
 
 @pytest.fixture

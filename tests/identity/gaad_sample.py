@@ -290,3 +290,47 @@ def statement(effect: str, action: str) -> str:
 
 def policy_names(level: list[PolicyDoc]) -> list[str]:
     return sorted(doc.name for doc in level)
+
+
+# -- small builders for tests that need only a few principals ------------------------------------
+
+
+def document(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: str = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def user_entry(
+    name: str, *documents: dict[str, Any], managed: tuple[str, ...] = (), encode: bool = False
+) -> dict[str, Any]:
+    """A UserDetailList entry with inline documents (URL-encoded as the AWS CLI prints them
+    when `encode`) and attached managed policies."""
+    return _user(
+        name,
+        f"AIDA{name.upper()}",
+        CreateDate=CREATED,
+        AttachedManagedPolicies=_attached(*managed),
+        UserPolicyList=[
+            {"PolicyName": f"p{i}", "PolicyDocument": quote(json.dumps(d)) if encode else d}
+            for i, d in enumerate(documents)
+        ],
+    )
+
+
+def role_entry(name: str, trust: dict[str, Any], *documents: dict[str, Any]) -> dict[str, Any]:
+    """A RoleDetailList entry with its trust policy URL-encoded, as the AWS CLI prints it."""
+    return {
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()}",
+        "Arn": f"{IAM}:role/{name}",
+        "Path": "/",
+        "AssumeRolePolicyDocument": quote(json.dumps(trust)),
+        "RolePolicyList": [
+            {"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(documents)
+        ],
+        "AttachedManagedPolicies": [],
+        "InstanceProfileList": [],
+    }

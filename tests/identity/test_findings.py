@@ -10,45 +10,18 @@ from mamori.identity.findings import ADMINISTRATOR, ESCALATION, INCOMPLETE, path
 from mamori.identity.model import model_from_auth_details
 from mamori.identity.paths import analyze_paths
 from mamori.identity.store import store_identity_findings
+from tests.identity import gaad_sample as g
 
-ACCT = "111122223333"
-
-
-def _user(name: str, statements: list[dict[str, Any]], managed: tuple[str, ...] = ()) -> dict:
-    return {
-        "UserName": name,
-        "UserId": f"AIDA{name.upper()}",
-        "Arn": f"arn:aws:iam::{ACCT}:user/{name}",
-        "Path": "/",
-        "GroupList": [],
-        "AttachedManagedPolicies": [
-            {"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in managed
-        ],
-        "UserPolicyList": [
-            {
-                "PolicyName": "p",
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-            }
-        ],
-    }
+ACCT = g.ACCOUNT
 
 
 def _model(extra_user: dict | None = None) -> Any:
     users = [
-        _user("root-like", [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
-        _user(
-            "keys",
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": "iam:CreateAccessKey",
-                    "Resource": f"arn:aws:iam::{ACCT}:user/root-like",
-                }
-            ],
-        ),
-        _user(
+        g.user_entry("root-like", g.document(g.allow("*"))),
+        g.user_entry("keys", g.document(g.allow("iam:CreateAccessKey", f"{g.IAM}:user/root-like"))),
+        g.user_entry(
             "unknown",
-            [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            g.document(g.allow("s3:GetObject")),
             managed=("arn:aws:iam::aws:policy/PowerUserAccess",),
         ),
     ]

@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from mamori.aws.errors import aws_error_text
 from mamori.core import AwsAccessError
 
 # The role Mamori assumes in member accounts unless told otherwise; its permissions are what
@@ -123,10 +124,7 @@ def caller_account(session: boto3.Session, options: AwsOptions) -> str:
             "no AWS credentials found (profile, environment or instance role); see `aws configure`"
         ) from exc
     except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise AwsAccessError(
-            f"credentials rejected by STS: {err.get('Code')}: {err.get('Message')}"
-        ) from exc
+        raise AwsAccessError(f"credentials rejected by STS: {aws_error_text(exc)}") from exc
     except BotoCoreError as exc:
         raise AwsAccessError(f"cannot reach STS: {exc}") from exc
     return str(ident["Account"])

@@ -19,14 +19,10 @@ _EVIDENCE_IDS = 20
 
 
 def severity_label(score: float) -> SeverityLabel:
-    """GuardDuty's bands: 1.0-3.9 Low, 4.0-6.9 Medium, 7.0-8.9 High, 9.0-10.0 Critical."""
-    if score >= 9.0:
-        return SeverityLabel.CRITICAL
-    if score >= 7.0:
-        return SeverityLabel.HIGH
-    if score >= 4.0:
-        return SeverityLabel.MEDIUM
-    return SeverityLabel.LOW
+    """GuardDuty's bands (1.0-3.9 Low, 4.0-6.9 Medium, 7.0-8.9 High, 9.0-10.0 Critical) are
+    ASFF's normalised bands divided by ten; scores are given to one decimal, so the tenths are
+    truncated rather than rounded (3.95 is still Low)."""
+    return SeverityLabel.from_normalized(int(score * 10 + 1e-9))
 
 
 def _tactic_name(tactic: str) -> str:

@@ -15,7 +15,7 @@ from mamori.core import (
     SeverityLabel,
 )
 from mamori.identity.paths import PathReport
-from mamori.identity.reporting import BEST_PRACTICES, identity_finding, not_available
+from mamori.identity.reporting import BEST_PRACTICES, Place, identity_finding, not_available
 from mamori.identity.techniques import BY_ID
 
 ESCALATION = "identity.privilege-escalation"
@@ -45,6 +45,16 @@ def _account(arn: str) -> str:
     return arn.split(":")[4]
 
 
+def _about(principal: str) -> Place:
+    """The fields that place a finding on a principal: one finding per principal and kind."""
+    return {
+        "key": principal,
+        "resources": [_resource(principal)],
+        "account_id": _account(principal),
+        "region": "global",
+    }
+
+
 def path_findings(report: PathReport) -> list[Finding]:
     out: list[Finding] = []
     for principal, paths in sorted(report.by_principal().items()):
@@ -57,10 +67,7 @@ def path_findings(report: PathReport) -> list[Finding]:
         out.append(
             identity_finding(
                 generator_id=ESCALATION,
-                key=principal,
-                resources=[_resource(principal)],
-                account_id=_account(principal),
-                region="global",
+                **_about(principal),
                 types=_TYPES_ESCALATION,
                 severity=Severity.of(label),
                 title=f"{principal.rsplit('/', 1)[-1]} can escalate to administrator "
@@ -91,10 +98,7 @@ def path_findings(report: PathReport) -> list[Finding]:
         out.append(
             identity_finding(
                 generator_id=ADMINISTRATOR,
-                key=admin,
-                resources=[_resource(admin)],
-                account_id=_account(admin),
-                region="global",
+                **_about(admin),
                 types=[BEST_PRACTICES],
                 severity=Severity.of(SeverityLabel.INFORMATIONAL),
                 title=f"{admin.rsplit('/', 1)[-1]} is an administrator (effective * on *)",
@@ -110,10 +114,7 @@ def path_findings(report: PathReport) -> list[Finding]:
         out.append(
             not_available(
                 generator_id=INCOMPLETE,
-                key=principal,
-                resources=[_resource(principal)],
-                account_id=_account(principal),
-                region="global",
+                **_about(principal),
                 title=f"Identity analysis of {principal.rsplit('/', 1)[-1]} is incomplete",
                 reason="; ".join(problems)[:2000],
                 remediation=Remediation(

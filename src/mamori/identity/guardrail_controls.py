@@ -61,6 +61,18 @@ KNOWN_REGIONS = (
 _DEFENSE_EVASION = "TA0005 Defense Evasion"
 _PERSISTENCE = "TA0003 Persistence"
 
+_DISABLE_TOOLS = Mitre(
+    tactic=_DEFENSE_EVASION,
+    technique_id="T1562.001",
+    technique="Impair Defenses: Disable or Modify Tools",
+)
+
+_DISABLE_LOGS = Mitre(
+    tactic=_DEFENSE_EVASION,
+    technique_id="T1562.008",
+    technique="Impair Defenses: Disable or Modify Cloud Logs",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Control:
@@ -133,13 +145,7 @@ CONTROLS: tuple[Control, ...] = (
             for a in ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
         ),
         SeverityLabel.HIGH,
-        (
-            Mitre(
-                tactic=_DEFENSE_EVASION,
-                technique_id="T1562.008",
-                technique="Impair Defenses: Disable or Modify Cloud Logs",
-            ),
-        ),
+        (_DISABLE_LOGS,),
         "Deny cloudtrail:StopLogging, DeleteTrail, UpdateTrail and PutEventSelectors in an SCP "
         "for everyone but the role that administers logging.",
         CT_DOCS + "mandatory-controls.html",
@@ -158,13 +164,7 @@ CONTROLS: tuple[Control, ...] = (
             )
         ),
         SeverityLabel.MEDIUM,
-        (
-            Mitre(
-                tactic=_DEFENSE_EVASION,
-                technique_id="T1562.008",
-                technique="Impair Defenses: Disable or Modify Cloud Logs",
-            ),
-        ),
+        (_DISABLE_LOGS,),
         "Deny config:DeleteConfigurationRecorder, StopConfigurationRecorder and "
         "DeleteDeliveryChannel in an SCP for everyone but the administering role.",
         CT_DOCS + "mandatory-controls.html",
@@ -183,13 +183,7 @@ CONTROLS: tuple[Control, ...] = (
             )
         ),
         SeverityLabel.MEDIUM,
-        (
-            Mitre(
-                tactic=_DEFENSE_EVASION,
-                technique_id="T1562.001",
-                technique="Impair Defenses: Disable or Modify Tools",
-            ),
-        ),
+        (_DISABLE_TOOLS,),
         "Deny guardduty:DeleteDetector and the Disassociate actions in an SCP.",
         ORG_SCP_DOCS,
     ),
@@ -207,13 +201,7 @@ CONTROLS: tuple[Control, ...] = (
             )
         ),
         SeverityLabel.MEDIUM,
-        (
-            Mitre(
-                tactic=_DEFENSE_EVASION,
-                technique_id="T1562.001",
-                technique="Impair Defenses: Disable or Modify Tools",
-            ),
-        ),
+        (_DISABLE_TOOLS,),
         "Deny securityhub:DisableSecurityHub and the Disassociate actions in an SCP.",
         ORG_SCP_DOCS,
     ),

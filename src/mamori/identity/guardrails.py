@@ -47,6 +47,7 @@ from mamori.identity.guardrail_controls import CONTROLS, KNOWN_REGIONS, Control
 from mamori.identity.model import IdentityModel
 from mamori.identity.policy import CompiledPolicy, Statement, StatementRef, compile_policy
 from mamori.identity.principals import Caller
+from mamori.identity.reporting import identity_finding
 from mamori.identity.resolve import Resolver
 
 PROBE_USER = "mamori-guardrail-probe"
@@ -371,18 +372,22 @@ class _Account:
             evidence["allowed_actions"] = allowed
         return ControlResult(spec.id, spec.title, present, evidence)
 
-    def _denied_for_user(self, spec: Control, region: str) -> bool:
-        ctx = self.principal_context(self.user, region)
-        return all(
-            not _decide(
-                self.user,
+    def _allowed(self, caller: Caller, spec: Control, region: str) -> list[bool]:
+        """For each request the control exists to stop: whether `caller` may make it."""
+        ctx = self.principal_context(caller, region)
+        return [
+            _decide(
+                caller,
                 self.levels,
                 action,
                 template.format(p=self.partition, acct=self.account, region=region),
                 ctx,
             ).allowed
             for action, template in spec.requests
-        )
+        ]
+
+    def _denied_for_user(self, spec: Control, region: str) -> bool:
+        return not any(self._allowed(self.user, spec, region))
 
     def _exemptions(
         self, spec: Control, denying: Sequence[Statement], region: str
@@ -397,17 +402,7 @@ class _Account:
             caller = self._caller_for(pattern)
             verified = None
             if caller is not None:
-                ctx = self.principal_context(caller, region)
-                verified = all(
-                    _decide(
-                        caller,
-                        self.levels,
-                        action,
-                        template.format(p=self.partition, acct=self.account, region=region),
-                        ctx,
-                    ).allowed
-                    for action, template in spec.requests
-                )
+                verified = all(self._allowed(caller, spec, region))
             out.append({"pattern": pattern, "probe_allowed": verified})
         return out
 
@@ -547,13 +542,14 @@ def _finding(
     label = spec.severity if failed else SeverityLabel.INFORMATIONAL
     controls = {STANDARD: [spec.id]} if spec.id.startswith("AWS-GR_") else {}
     who = f"account {report.account}" + (f" ({report.name})" if report.name else "")
-    return Finding.build(
+    account_resource = f"AWS::::Account:{report.account}"
+    return identity_finding(
         generator_id=spec.generator_id,
-        source="identity",
+        key=account_resource,
         resources=[
             Resource(
                 type="AwsAccount",
-                id=f"AWS::::Account:{report.account}",
+                id=account_resource,
                 partition=report.partition,
                 region="global",
                 details={"control": spec.id, "guidance": spec.guidance},

@@ -46,8 +46,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mamori.core import (
-    Compliance,
-    ComplianceStatus,
     Finding,
     InputError,
     Remediation,
@@ -76,6 +74,7 @@ from mamori.identity.model import (
     is_aws_managed_arn,
 )
 from mamori.identity.policy import VERSION_2008, CompiledPolicy, Statement, compile_policy
+from mamori.identity.reporting import identity_finding, not_available
 
 KINDS = frozenset({"identity", "boundary", "session", "scp", "rcp", "resource", "trust"})
 GRANT_KINDS = frozenset({"identity", "session", "resource", "trust"})
@@ -495,9 +494,9 @@ def _lint_finding(
     types = list(_TYPES)
     if code == "trust-any-principal":
         types.append("Effects/Data Exposure")
-    return Finding.build(
+    return identity_finding(
         generator_id=f"identity.policy-lint.{code}",
-        source="identity",
+        key=target.resource_id,
         resources=[
             Resource(
                 type=target.resource_type,
@@ -519,10 +518,9 @@ def _lint_finding(
 
 
 def _missing_finding(missing: _Missing, partition: str) -> Finding:
-    reason = f"{missing.resource_id}: {missing.reason}; it was not linted"
-    return Finding.build(
+    return not_available(
         generator_id=UNAVAILABLE,
-        source="identity",
+        key=missing.resource_id,
         resources=[
             Resource(
                 type=missing.resource_type,
@@ -534,13 +532,10 @@ def _missing_finding(missing: _Missing, partition: str) -> Finding:
         account_id=missing.account,
         region="global",
         types=list(_TYPES),
-        severity=Severity.of(SeverityLabel.INFORMATIONAL),
         title="Policy could not be linted",
-        description=reason,
+        reason=f"{missing.resource_id}: {missing.reason}; it was not linted",
         remediation=Remediation(
             text="Collect the policy document (iam:GetPolicyVersion, "
             "organizations:DescribePolicy) and lint again."
         ),
-        compliance=Compliance(status=ComplianceStatus.NOT_AVAILABLE, status_reasons=[reason]),
-        evidence={"reason": missing.reason},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from mamori.core import (
     Compliance,
@@ -17,6 +17,16 @@ from mamori.core import (
 
 SOURCE = "identity"
 BEST_PRACTICES = "Software and Configuration Checks/AWS Security Best Practices"
+
+
+class Place(TypedDict):
+    """What places a finding: its key (one finding per generator and key), resources, account
+    and region; spread into `identity_finding` or `not_available`."""
+
+    key: str
+    resources: list[Resource]
+    account_id: str
+    region: str
 
 
 def identity_finding(

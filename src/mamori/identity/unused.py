@@ -41,7 +41,7 @@ from mamori.core import (
 )
 from mamori.identity.loaders import timestamp, why_unavailable
 from mamori.identity.model import AccessKey, IamAccount, IdentityModel, Role, User
-from mamori.identity.reporting import BEST_PRACTICES, identity_finding, not_available
+from mamori.identity.reporting import BEST_PRACTICES, Place, identity_finding, not_available
 from mamori.inventory import GLOBAL, Snapshot, is_unavailable
 
 UNUSED_ROLE = "identity.unused-role"
@@ -460,10 +460,7 @@ class _Judge:
         self.findings.append(
             identity_finding(
                 generator_id=generator,
-                key=subject.id,
-                resources=subject.resources(self.partition),
-                account_id=self.account.account_id,
-                region=GLOBAL,
+                **self._place(subject),
                 types=[BEST_PRACTICES],
                 severity=Severity.of(label),
                 title=title,
@@ -480,14 +477,19 @@ class _Judge:
             )
         )
 
+    def _place(self, subject: _Subject) -> Place:
+        return {
+            "key": subject.id,
+            "resources": subject.resources(self.partition),
+            "account_id": self.account.account_id,
+            "region": GLOBAL,
+        }
+
     def _gap(self, generator: str, subject: _Subject, reason: str) -> None:
         self.findings.append(
             not_available(
                 generator_id=generator,
-                key=subject.id,
-                resources=subject.resources(self.partition),
-                account_id=self.account.account_id,
-                region=GLOBAL,
+                **self._place(subject),
                 title=f"Use of the {_TITLES[generator]} of {subject.kind} {subject.name} "
                 "is unknown",
                 reason=f"{subject.kind} {subject.name}: {reason}",
@@ -501,10 +503,7 @@ class _Judge:
         self.findings.append(
             not_available(
                 generator_id=generator,
-                key=subject.id,
-                resources=subject.resources(self.partition),
-                account_id=account,
-                region=GLOBAL,
+                **self._place(subject),
                 title=f"Unused {_TITLES[generator]} of account {account} cannot be judged",
                 reason=f"account {account}: {reason}",
                 remediation=_REMEDIATION[generator],

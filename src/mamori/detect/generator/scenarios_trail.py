@@ -252,6 +252,24 @@ def _s3_label(ctx: Context, actor: Actor, t: datetime, ip: str, *, benign: bool 
     ctx.label(actor.arn, ctx.world.account_id, t, benign=benign, remote_ip=ip, finding_type=kind)
 
 
+def _recon_from(
+    ctx: Context,
+    actor: Actor,
+    offset: float,
+    ip: str,
+    *,
+    agent: str | None = None,
+    benign: bool = False,
+    giveaway: str | None = None,
+) -> None:
+    """A first look around from `ip`, labelled for the IAM and the S3 variant of the finding;
+    `giveaway` is the address that gives it away (by default `ip`; "" when it is the agent)."""
+    t, ts3 = _recon_calls(ctx, actor, offset, ip, agent)
+    remote = ip if giveaway is None else giveaway
+    ctx.label(actor.arn, actor.arn, t, benign=benign, remote_ip=remote)
+    _s3_label(ctx, actor, ts3, remote, benign=benign)
+
+
 @scenario(
     "tor-caller",
     "UnauthorizedAccess:IAMUser/TorIPCaller",
@@ -260,10 +278,7 @@ def _s3_label(ctx: Context, actor: Actor, t: datetime, ip: str, *, benign: bool 
     also=("UnauthorizedAccess:S3/TorIPCaller",),
 )
 def _tor(ctx: Context) -> None:
-    actor = ctx.person(3)
-    t, ts3 = _recon_calls(ctx, actor, 0, TOR_EXIT_IPS[0], None)
-    ctx.label(actor.arn, actor.arn, t, remote_ip=TOR_EXIT_IPS[0])
-    _s3_label(ctx, actor, ts3, TOR_EXIT_IPS[0])
+    _recon_from(ctx, ctx.person(3), 0, TOR_EXIT_IPS[0])
 
 
 @scenario(
@@ -276,12 +291,8 @@ def _tor(ctx: Context) -> None:
 )
 def _malicious_ip(ctx: Context) -> None:
     actor = ctx.person(1)
-    tb, tb3 = _recon_calls(ctx, actor, 0, UNLISTED_IP, None)
-    ctx.label(actor.arn, actor.arn, tb, benign=True, remote_ip=UNLISTED_IP)
-    _s3_label(ctx, actor, tb3, UNLISTED_IP, benign=True)
-    t, ts3 = _recon_calls(ctx, actor, 2400, MALICIOUS_IPS[0], None)
-    ctx.label(actor.arn, actor.arn, t, remote_ip=MALICIOUS_IPS[0])
-    _s3_label(ctx, actor, ts3, MALICIOUS_IPS[0])
+    _recon_from(ctx, actor, 0, UNLISTED_IP, benign=True)
+    _recon_from(ctx, actor, 2400, MALICIOUS_IPS[0])
 
 
 @scenario(
@@ -292,10 +303,8 @@ def _malicious_ip(ctx: Context) -> None:
     also=("PenTest:S3/KaliLinux",),
 )
 def _kali(ctx: Context) -> None:
-    actor, ip = ctx.world.ci, ctx.outside_ip(0)
-    t, ts3 = _recon_calls(ctx, actor, 0, ip, KALI_AGENT)
-    ctx.label(actor.arn, actor.arn, t)
-    _s3_label(ctx, actor, ts3, "")  # the user agent gives it away, not the address
+    # the user agent gives it away, not the address
+    _recon_from(ctx, ctx.world.ci, 0, ctx.outside_ip(0), agent=KALI_AGENT, giveaway="")
 
 
 @scenario(

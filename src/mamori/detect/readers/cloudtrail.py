@@ -11,13 +11,13 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mamori.detect.readers.common import (
     Problems,
     ReadError,
     as_text,
     decode_text,
+    drop_rows,
     inflate,
     iso_times,
 )
@@ -176,11 +176,7 @@ def usable_records(records: list[Any], problems: Problems) -> list[dict[str, Any
 
 
 def drop_bad_times(table: pa.Table, bad: pa.Array, problems: Problems) -> pa.Table:
-    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
-    if not bad_count:
-        return table
-    problems.add("missing or invalid eventTime", bad_count)
-    return table.filter(pc.invert(bad))
+    return drop_rows(table, bad, problems, "missing or invalid eventTime")
 
 
 def records_table(

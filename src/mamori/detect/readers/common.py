@@ -152,3 +152,12 @@ def fit_int(values: Sequence[int | None], kind: pa.DataType) -> pa.Array:
 def table_from_columns(columns: dict[str, list[object]], schema: pa.Schema) -> pa.Table:
     """Python column lists -> a table of exactly the given schema."""
     return pa.Table.from_arrays([pa.array(columns[f.name], f.type) for f in schema], schema=schema)
+
+
+def drop_rows(table: pa.Table, bad: pa.Array, problems: Problems, what: str) -> pa.Table:
+    """`table` without the rows `bad` marks, counted in `problems` under `what`."""
+    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if not bad_count:
+        return table
+    problems.add(what, bad_count)
+    return table.filter(pc.invert(bad))

@@ -7,9 +7,16 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from mamori.detect.readers.common import Problems, as_text, fit_int, inflate, iso_times, to_int
+from mamori.detect.readers.common import (
+    Problems,
+    as_text,
+    drop_rows,
+    fit_int,
+    inflate,
+    iso_times,
+    to_int,
+)
 from mamori.detect.schema import DNS
 
 
@@ -71,11 +78,7 @@ def _table(rows: list[tuple[object, ...]], problems: Problems) -> pa.Table:
         else:
             arrays.append(pa.array(columns[f.name], f.type))
     table = pa.Table.from_arrays(arrays, schema=DNS.schema)
-    bad_count = pc.sum(bad.cast(pa.int64())).as_py() or 0
-    if bad_count:
-        problems.add("missing or invalid query_timestamp", bad_count)
-        table = table.filter(pc.invert(bad))
-    return table
+    return drop_rows(table, bad, problems, "missing or invalid query_timestamp")
 
 
 def read_dns(

@@ -138,10 +138,10 @@ def _local_files(location: str, kind: str) -> Iterator[InputFile]:
 
 
 def _s3_files(location: str, kind: str, client: Any) -> Iterator[InputFile]:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from mamori.aws.errors import aws_failures
 
     bucket, prefix = split_s3(location)
-    try:
+    with aws_failures(f"{location}: cannot list", InputError):
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 key = item["Key"]
@@ -149,13 +149,6 @@ def _s3_files(location: str, kind: str, client: Any) -> Iterator[InputFile]:
                     continue
                 stamp = str(item.get("ETag", "")).strip('"') or str(item.get("LastModified"))
                 yield _input(f"s3://{bucket}/{key}", key, int(item.get("Size", 0)), stamp)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise InputError(
-            f"{location}: cannot list ({error.get('Code', '?')}: {error.get('Message', '')})"
-        ) from None
-    except BotoCoreError as exc:
-        raise InputError(f"{location}: cannot list ({exc})") from None
 
 
 def list_files(
@@ -189,17 +182,9 @@ def read_bytes(item: InputFile, s3_client: Any = None) -> bytes:
             return Path(item.uri).read_bytes()
         except OSError as exc:
             raise ReadError(f"{item.uri}: cannot read ({exc.strerror or exc})") from None
-    from botocore.exceptions import BotoCoreError, ClientError
+    from mamori.aws.errors import aws_failures
 
     bucket, key = split_s3(item.uri)
-    try:
-        body = s3_client.get_object(Bucket=bucket, Key=key)["Body"]
-        data: bytes = body.read()
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise ReadError(
-            f"{item.uri}: cannot read ({error.get('Code', '?')}: {error.get('Message', '')})"
-        ) from None
-    except BotoCoreError as exc:
-        raise ReadError(f"{item.uri}: cannot read ({exc})") from None
+    with aws_failures(f"{item.uri}: cannot read", ReadError):
+        data: bytes = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     return data

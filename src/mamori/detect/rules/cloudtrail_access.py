@@ -111,36 +111,62 @@ _REMEDIATE_IP = (
     "Check what the principal did from this address; if it was not expected, deactivate "
     "the credentials, rotate them, and block the address."
 )
-intel_caller(
-    "UnauthorizedAccess:IAMUser/TorIPCaller",
-    "h.kind = 'tor'",
+
+
+def intel_caller_rules(
+    resource_kind: str,
+    where: str,
+    resource: str,
+    resource_type: str,
+    *,
+    data_source: str,
+    what: str,
+    remediation: str,
+    custom_severity: float,
+) -> None:
+    """The pair of rules for calls from a Tor exit node and from an address on a custom threat
+    list, for one kind of resource ("IAMUser", "S3")."""
+    shared: dict[str, Any] = {
+        "resource": resource,
+        "data_source": data_source,
+        "tactic": _ACCESS,
+        "remediation": remediation,
+        "resource_type": resource_type,
+    }
+    intel_caller(
+        f"UnauthorizedAccess:{resource_kind}/TorIPCaller",
+        "h.kind = 'tor'",
+        where,
+        severity=5.0,
+        technique_id="T1090.003",
+        technique="Proxy: Multi-hop Proxy",
+        title=f"{what} called from a Tor exit node",
+        description=f"{what} was called from an IP address on a Tor exit node list, which hides "
+        "the caller's real location.",
+        **shared,
+    )
+    intel_caller(
+        f"UnauthorizedAccess:{resource_kind}/MaliciousIPCaller.Custom",
+        "h.kind <> 'tor'",
+        where,
+        severity=custom_severity,
+        technique_id=_VALID[0],
+        technique=_VALID[1],
+        title=f"{what} called from an IP address on a custom threat list",
+        description=f"{what} was called from an IP address on one of the threat lists loaded.",
+        **shared,
+    )
+
+
+intel_caller_rules(
+    "IAMUser",
     _NOT_S3,
-    resource=_IAM_RESOURCE,
-    severity=5.0,
+    _IAM_RESOURCE,
+    "AwsIamUser",
     data_source="cloudtrail",
-    tactic=_ACCESS,
-    technique_id="T1090.003",
-    technique="Proxy: Multi-hop Proxy",
-    title="API called from a Tor exit node",
-    description="An API was called from an IP address on a Tor exit node list, which hides "
-    "the caller's real location.",
+    what="An API",
     remediation=_REMEDIATE_IP,
-    resource_type="AwsIamUser",
-)
-intel_caller(
-    "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
-    "h.kind <> 'tor'",
-    _NOT_S3,
-    resource=_IAM_RESOURCE,
-    severity=5.0,
-    data_source="cloudtrail",
-    tactic=_ACCESS,
-    technique_id=_VALID[0],
-    technique=_VALID[1],
-    title="API called from an IP address on a custom threat list",
-    description="An API was called from an IP address on one of the threat lists you loaded.",
-    remediation=_REMEDIATE_IP,
-    resource_type="AwsIamUser",
+    custom_severity=5.0,
 )
 
 

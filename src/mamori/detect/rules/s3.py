@@ -16,7 +16,7 @@ from mamori.detect.rules.base import (
     finding_sql,
     register,
 )
-from mamori.detect.rules.cloudtrail_access import S3_SOURCE, intel_caller, pentest_rules
+from mamori.detect.rules.cloudtrail_access import S3_SOURCE, intel_caller_rules, pentest_rules
 
 _RP = "e.request_parameters"
 _BUCKET = f"coalesce(json_extract_string({_RP}, '$.bucketName'), e.account_id)"
@@ -174,35 +174,14 @@ register(
     )
 )
 
-_S3_IP = "Check what was read or written from this address; block it with a bucket policy."
-intel_caller(
-    "UnauthorizedAccess:S3/TorIPCaller",
-    "h.kind = 'tor'",
+intel_caller_rules(
+    "S3",
     S3_SOURCE,
-    resource=_BUCKET,
-    severity=5.0,
+    _BUCKET,
+    "AwsS3Bucket",
     data_source="s3-data",
-    tactic="TA0001 Initial Access",
-    technique_id="T1090.003",
-    technique="Proxy: Multi-hop Proxy",
-    title="S3 API called from a Tor exit node",
-    description="An S3 API was called from an IP address on a Tor exit node list.",
-    remediation=_S3_IP,
-    resource_type="AwsS3Bucket",
-)
-intel_caller(
-    "UnauthorizedAccess:S3/MaliciousIPCaller.Custom",
-    "h.kind <> 'tor'",
-    S3_SOURCE,
-    resource=_BUCKET,
-    severity=8.0,
-    data_source="s3-data",
-    tactic="TA0001 Initial Access",
-    technique_id="T1078.004",
-    technique="Valid Accounts: Cloud Accounts",
-    title="S3 API called from an IP address on a custom threat list",
-    description="An S3 API was called from an IP address on one of the threat lists loaded.",
-    remediation=_S3_IP,
-    resource_type="AwsS3Bucket",
+    what="An S3 API",
+    remediation="Check what was read or written from this address; block it with a bucket policy.",
+    custom_severity=8.0,
 )
 pentest_rules("S3", S3_SOURCE, _BUCKET, "AwsS3Bucket")

@@ -58,6 +58,26 @@ def listed(
     return each(ctx, ctx.paginate(service, method, key, **params), one, workers)
 
 
+def per_item(
+    ctx: CollectContext,
+    service: str,
+    method: str,
+    field: str,
+    *,
+    pick: str,
+    absent: tuple[str, ...] = (),
+    **params: str,
+) -> Callable[[Item], Item]:
+    """A `details` function for `listed`: one call per item, whose `pick` is stored under
+    `field`; `params` maps each call parameter to the item field that supplies it."""
+
+    def details(item: Item) -> Item:
+        args = {param: item[key] for param, key in params.items()}
+        return {field: ctx.call(service, method, absent=absent, pick=pick, **args)}
+
+    return details
+
+
 def _label(item: Item, how: Label) -> str:
     return how(item) if callable(how) else str(item.get(how) or "")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mamori.inventory.collectors._items import Item, listed
+from mamori.inventory.collectors._items import listed, per_item
 from mamori.inventory.framework import CollectContext, collector
 
 _NO_POLICY = ("RepositoryPolicyNotFoundException",)
@@ -14,17 +14,16 @@ _NO_POLICY = ("RepositoryPolicyNotFoundException",)
     calls=["ecr.describe_repositories", "ecr.get_repository_policy"],
 )
 def collect_ecr(ctx: CollectContext) -> None:
-    def details(item: Item) -> Item:
-        policy = ctx.call(
-            "ecr",
-            "get_repository_policy",
-            absent=_NO_POLICY,
-            pick="policyText",
-            repositoryName=item["repositoryName"],
-            registryId=item["registryId"],
-        )
-        return {"policyText": policy}
-
+    details = per_item(
+        ctx,
+        "ecr",
+        "get_repository_policy",
+        "policyText",
+        pick="policyText",
+        absent=_NO_POLICY,
+        repositoryName="repositoryName",
+        registryId="registryId",
+    )
     ctx.put(
         "repositories",
         listed(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mamori.inventory.collectors._items import Item, listed
+from mamori.inventory.collectors._items import listed, per_item
 from mamori.inventory.framework import CollectContext, collector
 
 _NO_POLICY = ("PolicyNotFound",)
@@ -14,16 +14,15 @@ _NO_POLICY = ("PolicyNotFound",)
     calls=["efs.describe_file_systems", "efs.describe_file_system_policy"],
 )
 def collect_efs(ctx: CollectContext) -> None:
-    def details(item: Item) -> Item:
-        policy = ctx.call(
-            "efs",
-            "describe_file_system_policy",
-            absent=_NO_POLICY,
-            pick="Policy",
-            FileSystemId=item["FileSystemId"],
-        )
-        return {"Policy": policy}
-
+    details = per_item(
+        ctx,
+        "efs",
+        "describe_file_system_policy",
+        "Policy",
+        pick="Policy",
+        absent=_NO_POLICY,
+        FileSystemId="FileSystemId",
+    )
     ctx.put(
         "file_systems",
         listed(

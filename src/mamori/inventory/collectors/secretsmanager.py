@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from mamori.inventory.collectors._items import Item, listed
+from mamori.inventory.collectors._items import listed, per_item
 from mamori.inventory.framework import CollectContext, collector
 
 
@@ -13,13 +13,15 @@ from mamori.inventory.framework import CollectContext, collector
     calls=["secretsmanager.list_secrets", "secretsmanager.get_resource_policy"],
 )
 def collect_secretsmanager(ctx: CollectContext) -> None:
-    def details(item: Item) -> Item:
-        # A secret without a policy is answered without the ResourcePolicy field.
-        policy = ctx.call(
-            "secretsmanager", "get_resource_policy", pick="ResourcePolicy", SecretId=item["ARN"]
-        )
-        return {"ResourcePolicy": policy}
-
+    # A secret without a policy is answered without the ResourcePolicy field.
+    details = per_item(
+        ctx,
+        "secretsmanager",
+        "get_resource_policy",
+        "ResourcePolicy",
+        pick="ResourcePolicy",
+        SecretId="ARN",
+    )
     ctx.put(
         "secrets",
         listed(

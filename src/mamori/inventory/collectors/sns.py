@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mamori.inventory.collectors._items import Item, listed
+from mamori.inventory.collectors._items import listed, per_item
 from mamori.inventory.framework import CollectContext, collector
 from mamori.inventory.snapshot import is_unavailable
 
@@ -19,12 +19,9 @@ def collect_sns(ctx: CollectContext) -> None:
     subs = ctx.paginate("sns", "list_subscriptions", "Subscriptions")
     ctx.put("subscriptions", subs if is_unavailable(subs) else [_subscription(s) for s in subs])
 
-    def details(topic: Item) -> Item:
-        attributes = ctx.call(
-            "sns", "get_topic_attributes", pick="Attributes", TopicArn=topic["TopicArn"]
-        )
-        return {"Attributes": attributes}
-
+    details = per_item(
+        ctx, "sns", "get_topic_attributes", "Attributes", pick="Attributes", TopicArn="TopicArn"
+    )
     ctx.put(
         "topics",
         listed(
