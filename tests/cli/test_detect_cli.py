@@ -70,10 +70,23 @@ def test_detect_json_then_rerun_reads_nothing_new(logs: Path, tmp_path: Path) ->
         "Policy:IAMUser/RootCredentialUsage",
     } <= types
     assert all(f["source"] == "detect" for f in findings)
+    assert f"hub: {len(findings)} new, 0 updated" in first.stderr
     again = runner.invoke(app, base)
     assert again.exit_code == 0, again.output
     assert "0 file(s) (" in again.stderr or "ingested 0 file(s)" in again.stderr
     assert {f["id"] for f in json.loads(again.stdout)} == {f["id"] for f in findings}
+    # Known findings wait for the update cadence (15 minutes by default)...
+    assert f"hub: 0 new, 0 updated, {len(findings)} update(s) deferred" in again.stderr
+    # ...and a recount of the same records does not add to their counts.
+    third = runner.invoke(app, [*base, "--update-every", "0"])
+    assert third.exit_code == 0, third.output
+    assert f"hub: 0 new, {len(findings)} updated, 0 update(s) deferred" in third.stderr
+    from mamori.hub import Store
+
+    with Store.open(db) as store:
+        for finding in findings:
+            stored = store.get(finding["id"])
+            assert stored is not None and stored.count == finding["count"]
 
 
 def test_detect_one_rule(logs: Path, tmp_path: Path) -> None:
@@ -96,6 +109,14 @@ def test_detect_one_rule(logs: Path, tmp_path: Path) -> None:
     assert {f["generator_id"] for f in json.loads(result.stdout)} == {
         "Policy:IAMUser/RootCredentialUsage"
     }
+
+
+def test_an_unknown_update_cadence_is_a_usage_error(logs: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["detect", "--cloudtrail", str(logs), "--no-store", "--update-every", "2h"]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "--update-every '2h'" in result.output
 
 
 def test_unknown_rule_and_missing_input_are_usage_errors(tmp_path: Path) -> None:

@@ -53,8 +53,10 @@ def detection(
     region: str = "us-east-1",
     observed: datetime = T0,
     count: int = 1,
+    until: datetime | None = None,
 ) -> Finding:
-    """A threat detection: no compliance status, repeats aggregate in `count`."""
+    """A threat detection: no compliance status, repeats aggregate in `count`; `count`
+    records from `observed` to `until` (the same moment if not given)."""
     return Finding.build(
         generator_id="detect.root_console_login",
         resources=[Resource(type="AwsIamAccessKey", id=name, region=region)],
@@ -65,7 +67,7 @@ def detection(
         severity=Severity.of("CRITICAL"),
         title=f"Root credentials used ({name})",
         first_observed_at=observed,
-        last_observed_at=observed,
+        last_observed_at=until or observed,
         created_at=observed,
         updated_at=observed,
         count=count,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mamori.core import Finding, InputError, RecordState, StoreError, WorkflowStatus
+from mamori.core import Finding, InputError, RecordState, StoreError, WorkflowStatus, utcnow
 from mamori.hub import FindingFilter, ScanScope, Store, UpsertStats
 from tests.hub.builders import ACCOUNT, OTHER_ACCOUNT, at, detection, posture
 
@@ -65,6 +65,47 @@ def test_detections_aggregate_repeats(store: Store) -> None:
     assert stored is not None
     assert stored.count == 5
     assert (stored.first_observed_at, stored.last_observed_at) == (at(0), at(2))
+
+
+def test_a_recount_over_the_same_records_is_not_added_again(store: Store) -> None:
+    # A detection run re-reads the whole log store: the same two records, then a third.
+    store.write([detection(observed=at(0), until=at(1), count=2)])
+    store.write([detection(observed=at(0), until=at(1), count=2)])
+    stored = store.get(detection().id)
+    assert stored is not None and stored.count == 2
+    store.write([detection(observed=at(0), until=at(3), count=3)])
+    stored = store.get(detection().id)
+    assert stored is not None
+    assert stored.count == 3
+    assert (stored.first_observed_at, stored.last_observed_at) == (at(0), at(3))
+
+
+def test_updates_wait_for_the_cadence_new_findings_do_not(store: Store) -> None:
+    now = utcnow()
+    store.write([detection(observed=now - timedelta(minutes=5), count=1)])
+    every = timedelta(hours=1)
+    later = detection(observed=now - timedelta(minutes=5), until=now, count=4)
+    stats = store.write([later, detection("AKIANEW", observed=now)], update_every=every)
+    assert (stats.inserted, stats.updated, stats.deferred) == (1, 0, 1)
+    stored = store.get(later.id)
+    assert stored is not None and stored.count == 1
+    assert store.get(detection("AKIANEW").id) is not None
+    # Without a cadence (or once it has passed) the update is written.
+    stats = store.write([later])
+    assert (stats.updated, stats.deferred) == (1, 0)
+    stored = store.get(later.id)
+    assert stored is not None and stored.count == 4
+
+
+def test_a_resolved_threat_seen_again_is_not_deferred(store: Store) -> None:
+    now = utcnow()
+    first = detection(observed=now)
+    store.write([first])
+    store.set_workflow(first.id, "RESOLVED", by="analyst")
+    stats = store.write(
+        [detection(observed=now + timedelta(minutes=1))], update_every=timedelta(hours=6)
+    )
+    assert (stats.updated, stats.deferred, stats.reopened) == (1, 0, 1)
 
 
 def test_failed_then_passed_resolves(store: Store) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +39,21 @@ def _since(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# GuardDuty's publishing frequencies for updated findings, and "every run".
+_CADENCES = {
+    "0": None,
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+}
+
+
+def _cadence(text: str) -> timedelta | None:
+    if text not in _CADENCES:
+        raise InputError(f"--update-every {text!r}: expected one of {', '.join(_CADENCES)}")
+    return _CADENCES[text]
+
+
 @detect_app.callback(invoke_without_command=True)
 def detect(
     ctx: typer.Context,
@@ -64,6 +79,13 @@ def detect(
     output_file: OutFile = None,
     db: Db = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the hub.")] = False,
+    update_every: Annotated[
+        str,
+        typer.Option(
+            help="Rewrite known findings in the hub at most this often: 0 (every run), 15m, 1h,"
+            " 6h. New findings are written at once."
+        ),
+    ] = "15m",
 ) -> None:
     """Ingest the logs (only files not read before), run every detection, store and print the
     findings."""
@@ -87,6 +109,7 @@ def detect(
             since=_since(since),
             data_dir=data_dir,
             memory_limit=memory_limit,
+            update_every=_cadence(update_every),
         )
         store = _open_store(db, not no_store)
         try:
@@ -102,6 +125,12 @@ def detect(
             + ", ".join(f"{n} {t}" for t, n in run.result.rows.items())
             + f"; {len(run.result.findings)} finding(s) in {run.result.seconds:.1f}s"
         )
+        if run.stored is not None:
+            st = run.stored
+            err.print(
+                f"hub: {st.inserted} new, {st.updated} updated, {st.deferred} update(s) deferred"
+                f" (--update-every {update_every})"
+            )
         for uri, message in report.errors:
             err.print(f"[yellow]error:[/] {_esc(uri)}: {_esc(message)}", highlight=False)
         for message in [*run.intel_errors, *run.result.errors]:

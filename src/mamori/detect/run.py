@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.findings import SOURCE
 
 if TYPE_CHECKING:
-    from mamori.hub import Store
+    from mamori.hub import Store, UpsertStats
 
 
 def default_data_dir() -> Path:
@@ -32,6 +32,9 @@ class DetectRequest:
     since: datetime | None = None
     data_dir: Path | None = None
     memory_limit: str | None = None
+    # Known findings are rewritten in the hub at most this often (GuardDuty's publishing
+    # frequency for updated findings); new ones at once. None: every run.
+    update_every: timedelta | None = None
 
 
 @dataclass
@@ -40,6 +43,7 @@ class DetectRun:
     ingest: Any  # IngestReport
     intel_errors: list[str]
     data_dir: Path
+    stored: UpsertStats | None = None
 
 
 def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
@@ -62,12 +66,11 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
         result = run_rules(con, chosen)
     finally:
         con.close()
-    if store is not None:
-        _store(store, result)
-    return DetectRun(result, report, list(intel.errors), data_dir)
+    stored = _store(store, result, req.update_every) if store is not None else None
+    return DetectRun(result, report, list(intel.errors), data_dir, stored)
 
 
-def _store(store: Store, result: DetectResult) -> None:
+def _store(store: Store, result: DetectResult, update_every: timedelta | None) -> UpsertStats:
     from mamori.hub import ScanScope
     from mamori.hub.records import status_counts
 
@@ -77,7 +80,7 @@ def _store(store: Store, result: DetectResult) -> None:
         "detect", ScanScope(source=SOURCE, accounts=accounts, regions=regions)
     )
     try:
-        store.write(result.findings, scan_id)
+        stats = store.write(result.findings, scan_id, update_every=update_every)
     except BaseException:
         store.finish_scan(scan_id, status="interrupted", archive=False)
         raise
@@ -89,3 +92,4 @@ def _store(store: Store, result: DetectResult) -> None:
         errors=[{"message": e} for e in result.errors],
         archive=False,
     )
+    return stats

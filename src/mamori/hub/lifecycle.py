@@ -37,6 +37,7 @@ class Prior:
     last_observed_at: datetime
     created_at: datetime
     count: int
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -93,20 +94,45 @@ def merge(prior: Prior, finding: Finding) -> tuple[Finding, Transition | None]:
     """The finding to store when `finding` is written over `prior`, and any workflow change."""
     now = utcnow()
     transition = on_update(prior, finding.status)
-    # Detections aggregate repeats; a posture re-evaluation is the same observation again.
-    count = prior.count + finding.count if finding.compliance is None else prior.count
     merged = finding.model_copy(
         update={
             "first_observed_at": prior.first_observed_at,
             "created_at": prior.created_at,
             "last_observed_at": max(prior.last_observed_at, _utc(finding.last_observed_at)),
             "updated_at": now,
-            "count": count,
+            "count": merged_count(prior, finding),
             "workflow": transition.apply(now) if transition else prior.workflow,
             "record_state": RecordState.ACTIVE,
         }
     )
     return merged, transition
+
+
+def merged_count(prior: Prior, finding: Finding) -> int:
+    """How many times a finding has been observed once `finding` is written over `prior`.
+
+    A posture re-evaluation is the same observation again. A detection reports the records
+    matching in the logs it read: when they overlap what the stored count covered (a re-run
+    over the same, or a grown, log store recounts the earlier records) the larger total wins;
+    records wholly after the stored ones are new repeats and add to it."""
+    if finding.compliance is not None:
+        return prior.count
+    if _utc(finding.first_observed_at) <= _utc(prior.last_observed_at):
+        return max(prior.count, finding.count)
+    return prior.count + finding.count
+
+
+def update_due(prior: Prior, finding: Finding, every: timedelta | None, now: datetime) -> bool:
+    """Whether an update of a stored finding is written now or left for a later run.
+
+    GuardDuty publishes new findings at once and repeats of known ones on a set cadence;
+    deferring loses nothing here because a later run recounts the same records. A change of
+    workflow (a resolved threat seen again) is never deferred."""
+    if not every or prior.updated_at is None:
+        return True
+    if on_update(prior, finding.status) is not None:
+        return True
+    return _utc(prior.updated_at) <= now - every
 
 
 _ZERO = timedelta(0)

@@ -25,6 +25,7 @@ class UpsertStats:
     updated: int = 0
     resolved: int = 0  # workflow set to RESOLVED because a control now passes
     reopened: int = 0  # workflow set back to NEW because a resolved problem is seen again
+    deferred: int = 0  # known findings whose update waits for the update cadence
 
     def __add__(self, other: UpsertStats) -> UpsertStats:
         return UpsertStats(
@@ -32,6 +33,7 @@ class UpsertStats:
             self.updated + other.updated,
             self.resolved + other.resolved,
             self.reopened + other.reopened,
+            self.deferred + other.deferred,
         )
 
     @property

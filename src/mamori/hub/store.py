@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from itertools import islice
 from typing import Any, Self, TypeVar
 
@@ -67,6 +68,7 @@ _PRIOR_COLUMNS = (
     FindingRow.first_observed_at,
     FindingRow.last_observed_at,
     FindingRow.created_at,
+    FindingRow.updated_at,
     FindingRow.count,
 )
 
@@ -205,19 +207,29 @@ class Store:
     # -- findings ---------------------------------------------------------------------------
 
     def write(
-        self, findings: Iterable[Finding], scan_id: str | None = None, batch_size: int = 500
+        self,
+        findings: Iterable[Finding],
+        scan_id: str | None = None,
+        batch_size: int = 500,
+        *,
+        update_every: timedelta | None = None,
     ) -> UpsertStats:
         """Upsert by id, one transaction per batch. An exception raised by `findings` itself
-        propagates after the batches before it are committed."""
+        propagates after the batches before it are committed. With `update_every`, a finding
+        stored less than that long ago is left as it is (counted as deferred) unless its
+        workflow changes."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         stats = UpsertStats()
         for batch in _batches(findings, batch_size):
-            stats += self._write_batch(batch, scan_id)
+            stats += self._write_batch(batch, scan_id, update_every)
         return stats
 
-    def _write_batch(self, batch: list[Finding], scan_id: str | None) -> UpsertStats:
+    def _write_batch(
+        self, batch: list[Finding], scan_id: str | None, update_every: timedelta | None
+    ) -> UpsertStats:
         stats = UpsertStats()
+        now = utcnow()
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
         history: list[dict[str, Any]] = []
@@ -228,6 +240,9 @@ class Store:
                 if prior is None:
                     stored = lifecycle.fresh(finding)
                     stats.inserted += 1
+                elif not lifecycle.update_due(prior, finding, update_every, now):
+                    stats.deferred += 1
+                    continue
                 else:
                     stored, change = lifecycle.merge(prior, finding)
                     stats.updated += 1
@@ -403,6 +418,7 @@ def _prior_from_row(col: RowMapping) -> lifecycle.Prior:
         last_observed_at=col["last_observed_at"],
         created_at=col["created_at"],
         count=col["count"],
+        updated_at=col["updated_at"],
     )
 
 
@@ -414,6 +430,7 @@ def _prior_of(f: Finding) -> lifecycle.Prior:
         last_observed_at=f.last_observed_at,
         created_at=f.created_at,
         count=f.count,
+        updated_at=f.updated_at,
     )
 
 
