@@ -70,6 +70,7 @@ def test_detect_json_then_rerun_reads_nothing_new(logs: Path, tmp_path: Path) ->
         "Policy:IAMUser/RootCredentialUsage",
     } <= types
     assert all(f["source"] == "detect" for f in findings)
+    _check_evidence_records(findings)
     assert f"hub: {len(findings)} new, 0 updated" in first.stderr
     again = runner.invoke(app, base)
     assert again.exit_code == 0, again.output
@@ -87,6 +88,20 @@ def test_detect_json_then_rerun_reads_nothing_new(logs: Path, tmp_path: Path) ->
         for finding in findings:
             stored = store.get(finding["id"])
             assert stored is not None and stored.count == finding["count"]
+
+
+def _check_evidence_records(findings: list[dict[str, object]]) -> None:
+    """Each CloudTrail finding carries its evidence records' key fields, in id order."""
+    trail = [f for f in findings if f["product_fields"]["DataSource"] == "cloudtrail"]  # type: ignore[index]
+    assert trail
+    for finding in trail:
+        evidence = finding["evidence"]
+        assert isinstance(evidence, dict)
+        records = evidence["events"]
+        assert [r["event_id"] for r in records] == evidence["event_ids"]
+        for record in records:
+            assert record["event_name"] and record["event_time"].startswith("2026-11-0")
+            assert record["source_ip"] in evidence["detail"]["source_ips"]
 
 
 def test_detect_one_rule(logs: Path, tmp_path: Path) -> None:

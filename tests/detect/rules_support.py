@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from mamori.detect import baseline
 from mamori.detect.rules import MACROS, RULES
 from mamori.detect.schema import DNS, EVENTS, FLOWS, INTEL_DOMAIN, INTEL_IP, TRUSTED_IP
 
@@ -21,6 +22,7 @@ DAY1 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 DAY3 = datetime(2024, 5, 3, 10, 0, tzinfo=UTC)
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 OFFICE_IP = "198.51.100.10"
+LEARNING = timedelta(days=1)  # principals first seen on DAY1 are judged on DAY3
 _RANGE = [("net_lo", pa.int64()), ("net_hi", pa.int64())]
 _ids = itertools.count(1)
 
@@ -149,6 +151,7 @@ def connection(
     con.register("trusted_ip", _table(_ranged(list(trusted)), pa.schema([*TRUSTED_IP, *_RANGE])))
     for macro in MACROS:
         con.execute(macro)
+    baseline.prepare(con, None, learning=LEARNING)
     return con
 
 

@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from mamori.core import Finding
+from mamori.detect import baseline
 from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.generator import (
     C2_DOMAINS,
+    LEARNING,
     MALICIOUS_IPS,
     MINING_DOMAINS,
     MINING_POOL_IPS,
@@ -78,7 +80,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         tor_exit_list=root / "tor.txt",
     )
     assert intel.errors == []
-    result = run_rules(connect(root / "data", intel), rules())
+    con = connect(root / "data", intel)
+    baseline.prepare(con, root / "data", learning=LEARNING)
+    result = run_rules(con, rules())
     assert result.errors == []
     return Run(generated, result)
 
@@ -173,6 +177,7 @@ def test_baseline_scenarios_are_placed_after_the_learning_day(run: Run) -> None:
         "secrets-bulk-read",
         "access-denied-burst",
         "s3-mass-deletion",
+        "iam-anomalous-behaviour",
     }
     assert all(lb.first_seen >= learned for lb in late if not lb.benign)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,14 @@ from mamori.core import InputError
 detect_app = typer.Typer(help="Threat detection over AWS logs (GuardDuty's job).")
 rules_app = typer.Typer(no_args_is_help=True, help="The detections Mamori runs.")
 detect_app.add_typer(rules_app, name="rules")
+sigma_app = typer.Typer(no_args_is_help=True, help="Sigma rules for CloudTrail.")
+detect_app.add_typer(sigma_app, name="sigma")
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 
 Locations = Annotated[list[str] | None, typer.Option(help="Folder or s3://bucket/prefix/.")]
 
@@ -68,13 +77,37 @@ def detect(
         list[Path] | None, typer.Option(help="Trusted IP list (wins over threat lists).")
     ] = None,
     tor_exit_list: Annotated[Path | None, typer.Option(help="Tor exit node IPs.")] = None,
+    mmdb: Annotated[
+        list[Path] | None,
+        typer.Option(help="MMDB country or ASN database (MaxMind, DB-IP, IPinfo; repeatable)."),
+    ] = None,
+    aws_ip_ranges: Annotated[
+        Path | None, typer.Option(help="AWS's ip-ranges.json (tells AWS addresses apart).")
+    ] = None,
+    learning_days: Annotated[
+        float,
+        typer.Option(min=0, help="Days of a principal's history before its behaviour is judged."),
+    ] = 7.0,
     rule: Annotated[
         list[str] | None, typer.Option("--rule", help="Only this finding type (repeatable).")
     ] = None,
+    sigma: Annotated[
+        list[Path] | None,
+        typer.Option("--sigma", help="Sigma rule file or folder of .yml to run too (repeatable)."),
+    ] = None,
+    sigma_only: Annotated[
+        bool, typer.Option("--sigma-only", help="Run the --sigma rules without built-in ones.")
+    ] = False,
     data_dir: Annotated[
         Path | None, typer.Option(help="Where ingested logs are kept (Parquet).")
     ] = None,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="Where the rules run: DuckDB in-process, or Apache Spark.")
+    ] = Engine.duckdb,
+    spark_master: Annotated[
+        str, typer.Option(help="Spark master with --engine spark: local[*], spark://host:7077...")
+    ] = "local[*]",
     fmt: Fmt = OutputFormat.table,
     output_file: OutFile = None,
     db: Db = None,
@@ -105,11 +138,17 @@ def detect(
             intel=intel or [],
             trusted_ips=trusted_ips or [],
             tor_exit_list=tor_exit_list,
-            rules=rule,
+            rules=_builtin_rules(rule, sigma, sigma_only),
+            sigma=sigma or [],
             since=_since(since),
             data_dir=data_dir,
             memory_limit=memory_limit,
+            engine=engine.value,
+            spark_master=spark_master,
             update_every=_cadence(update_every),
+            mmdb=mmdb or [],
+            aws_ip_ranges=aws_ip_ranges,
+            learning=timedelta(days=learning_days),
         )
         store = _open_store(db, not no_store)
         try:
@@ -135,6 +174,18 @@ def detect(
             err.print(f"[yellow]error:[/] {_esc(uri)}: {_esc(message)}", highlight=False)
         for message in [*run.intel_errors, *run.result.errors]:
             err.print(f"[yellow]error:[/] {_esc(message)}", highlight=False)
+
+
+def _builtin_rules(
+    rule: list[str] | None, sigma: list[Path] | None, sigma_only: bool
+) -> list[str] | None:
+    if not sigma_only:
+        return rule
+    if not sigma:
+        raise InputError("--sigma-only needs --sigma")
+    if rule:
+        raise InputError("--sigma-only runs no built-in rule: drop --rule or --sigma-only")
+    return []
 
 
 def _esc(text: str) -> str:
@@ -198,3 +249,31 @@ def rules_list(
             _esc(r.title),
         )
     out.print(table)
+
+
+class SigmaFormat(StrEnum):
+    sql = "sql"
+    json = "json"
+
+
+@sigma_app.command("convert")
+def sigma_convert(
+    paths: Annotated[list[Path], typer.Argument(help="Sigma rule files or folders of .yml.")],
+    fmt: Annotated[SigmaFormat, typer.Option("--format", "-f")] = SigmaFormat.sql,
+) -> None:
+    """Convert Sigma rules to Mamori detections: print each rule's SQL (or a JSON report of
+    converted and refused rules). Exit code 2 if any rule was refused."""
+    from mamori.detect.sigma import import_sigma
+    from mamori.detect.sigma.report import report_json, report_sql
+
+    with _errors():
+        imported = import_sigma(paths)
+    if fmt is SigmaFormat.json:
+        out.print_json(report_json(imported))
+    else:
+        print(report_sql(imported))
+    for message in imported.messages():
+        err.print(f"[yellow]{_esc(message)}[/]", highlight=False, soft_wrap=True)
+    err.print(f"{len(imported.converted)} converted, {len(imported.refused)} refused")
+    if imported.refused:
+        raise typer.Exit(2)

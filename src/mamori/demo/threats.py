@@ -43,7 +43,7 @@ def detect_demo(
     accounts: list[str], regions: list[str], days: int, store: Store | None
 ) -> tuple[DetectRun, int]:
     """Generate, ingest and detect; returns the run and how many attacks were planted."""
-    from mamori.detect.generator import generate
+    from mamori.detect.generator import LEARNING, generate
     from mamori.detect.run import DetectRequest, run_detect
 
     with tempfile.TemporaryDirectory(prefix="mamori-demo-logs-") as tmp:
@@ -69,6 +69,7 @@ def detect_demo(
             trusted_ips=[lists["trusted"]],
             tor_exit_list=lists["tor"],
             data_dir=root / "data",
+            learning=LEARNING,  # the generated principals are as regular as they will ever be
         )
         run = run_detect(req, store)
     return run, sum(1 for label in generated.labels if not label.benign)

@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
+from mamori.detect import baseline
+from mamori.detect.baseline import DEFAULT_LEARNING
 from mamori.detect.engine import DetectResult, connect, run_rules
+from mamori.detect.evidence import attach_events
 from mamori.detect.findings import SOURCE
 
 if TYPE_CHECKING:
+    from mamori.detect.enrichment import Enrichment
+    from mamori.detect.sigma import SigmaImport
     from mamori.hub import Store, UpsertStats
 
 
@@ -35,6 +40,12 @@ class DetectRequest:
     # Known findings are rewritten in the hub at most this often (GuardDuty's publishing
     # frequency for updated findings); new ones at once. None: every run.
     update_every: timedelta | None = None
+    sigma: list[Path] = field(default_factory=list)  # Sigma rule files/folders, run beside `rules`
+    mmdb: list[Path] = field(default_factory=list)  # country / ASN databases (MaxMind, DB-IP...)
+    aws_ip_ranges: Path | None = None  # AWS's published ip-ranges.json
+    learning: timedelta = DEFAULT_LEARNING  # before a principal's behaviour is judged
+    engine: str = "duckdb"  # or "spark": the same rules, transpiled (mamori.detect.spark_engine)
+    spark_master: str = "local[*]"
 
 
 @dataclass
@@ -52,6 +63,11 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
     from mamori.detect.rules.base import rules as select_rules
 
     chosen = select_rules(req.rules)
+    sigma = _sigma(req.sigma)
+    if req.engine == "spark":
+        from mamori.detect.spark_engine import preflight
+
+        preflight(req.spark_master)  # before any ingest: a run that cannot start says so first
     data_dir = req.data_dir or default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     sources = [
@@ -61,13 +77,51 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
     ]
     report = ingest(sources, data_dir, since=req.since)
     intel = load_intel(req.intel, req.trusted_ips, tor_exit_list=req.tor_exit_list)
+    enrichment = _enrichment(req)
     con = connect(data_dir, intel, since=req.since, memory_limit=req.memory_limit)
     try:
-        result = run_rules(con, chosen)
+        baseline.prepare(con, data_dir, enrichment, learning=req.learning)
+        if req.engine == "spark":
+            result = _spark_rules(req, data_dir, intel, con, [*chosen, *sigma.rules])
+        else:
+            result = run_rules(con, [*chosen, *sigma.rules])
+        attach_events(con, result.findings)
     finally:
         con.close()
+        if enrichment is not None:
+            enrichment.close()
+    result.errors[:0] = sigma.messages()
     stored = _store(store, result, req.update_every) if store is not None else None
-    return DetectRun(result, report, list(intel.errors), data_dir, stored)
+    errors = [*intel.errors, *(enrichment.errors if enrichment else [])]
+    return DetectRun(result, report, errors, data_dir, stored)
+
+
+def _enrichment(req: DetectRequest) -> Enrichment | None:
+    if not (req.mmdb or req.aws_ip_ranges):
+        return None
+    from mamori.detect.enrichment import Enrichment
+
+    return Enrichment.load(req.mmdb, req.aws_ip_ranges)
+
+
+def _spark_rules(
+    req: DetectRequest, data_dir: Path, intel: Any, con: Any, rules: list[Any]
+) -> DetectResult:
+    """The rules on Spark over the same tables; the tables DuckDB computed for this run (the
+    baseline, ip_info) are handed over as they are."""
+    from mamori.detect.spark_engine import detect_spark
+
+    extra = {name: con.table(name).to_arrow_table() for name in baseline.TABLES}
+    return detect_spark(
+        data_dir, intel, rules, since=req.since, master=req.spark_master, extra=extra
+    )
+
+
+def _sigma(paths: list[Path]) -> SigmaImport:
+    """Imported Sigma rules (refused ones become run errors); never added to the registry."""
+    from mamori.detect.sigma import SigmaImport, import_sigma
+
+    return import_sigma(paths) if paths else SigmaImport()
 
 
 def _store(store: Store, result: DetectResult, update_every: timedelta | None) -> UpsertStats:

@@ -24,13 +24,14 @@ from mamori.detect.generator.model import (
     Generated,
     Label,
 )
-from mamori.detect.generator.orchestrate import generate
+from mamori.detect.generator.orchestrate import LEARNING, generate
 
 __all__ = [
     "ATTACKER_IPS",
     "C2_DOMAINS",
     "EXFIL_DOMAIN",
     "GUARDDUTY_TESTER_DOMAINS",
+    "LEARNING",
     "MALICIOUS_IPS",
     "MINING_DOMAINS",
     "MINING_POOL_IPS",

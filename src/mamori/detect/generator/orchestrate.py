@@ -46,6 +46,10 @@ _COMPACT: dict[str, Callable[[AccountWorld, datetime, dict[str, Any]], Timed]] =
     "vpc-flow": compact_flow,
     "dns": lambda _w, t, rec: compact_dns(t, rec),
 }
+_HISTORY_START_HOUR = 12
+# The learning period the generated world is built for: a principal first seen on day one is
+# judged from noon of day two on, when the scenarios that need history start.
+LEARNING = timedelta(hours=12)
 _LATEST_START_HOUR = 20  # scenarios last under three hours and must end inside their day
 
 
@@ -99,7 +103,11 @@ def _run_scenarios(
         spec = SCENARIOS[scenario_id]
         # A one-day run has no later day: such a scenario is then written but not detectable.
         day = max(n % days, 1) if spec.needs_history and days > 1 else n % days
-        t0 = start + timedelta(days=day, seconds=int(rng.uniform(1, _LATEST_START_HOUR) * 3600))
+        # Past noon: a principal first seen on day one has then passed its LEARNING period.
+        earliest = _HISTORY_START_HOUR if spec.needs_history else 1
+        t0 = start + timedelta(
+            days=day, seconds=int(rng.uniform(earliest, _LATEST_START_HOUR) * 3600)
+        )
         ctx = Context(spec, rng, world, worlds, regions, t0, days, start)
         RUNNERS[scenario_id](ctx)
         for (source, account, where), recs in ctx.records.items():

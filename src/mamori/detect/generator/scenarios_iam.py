@@ -347,3 +347,62 @@ def _mass_delete(ctx: Context) -> None:
             t,
         )
     ctx.label(actor.arn, f"arn:aws:s3:::{target}", ctx.at(600), remote_ip=ip)
+
+
+# A network and a client no one in the generated world uses.
+STOLEN_KEY_IP = "198.18.42.7"
+STOLEN_KEY_AGENT = "aws-sdk-go/1.44.0 (go1.20.4; linux; amd64)"
+_ANOMALIES = (
+    "Persistence:IAMUser/AnomalousBehavior",
+    "PrivilegeEscalation:IAMUser/AnomalousBehavior",
+    "Impact:IAMUser/AnomalousBehavior",
+)
+
+
+@scenario(
+    "iam-anomalous-behaviour",
+    _ANOMALIES[0],
+    "cloudtrail",
+    "a developer's stolen keys, used from a network and with a client the developer never "
+    "used, create a role, widen the developer's own permissions and terminate an instance; the "
+    "administrator doing the same for the first time from the office is the look-alike",
+    has_benign=True,
+    also=_ANOMALIES[1:],
+    needs_history=True,
+)
+def _anomalous(ctx: Context) -> None:
+    admin, victim = ctx.world.people[4], ctx.person(3)
+    instance = ctx.instance(0).instance_id
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    steps = [
+        ("iam", "CreateRole", {"roleName": "ops-helper", "assumeRolePolicyDocument": trust}),
+        (
+            "iam",
+            "AttachUserPolicy",
+            {"userName": "{user}", "policyArn": "arn:aws:iam::aws:policy/AmazonEC2FullAccess"},
+        ),
+        ("ec2", "TerminateInstances", {"instancesSet": {"items": [{"instanceId": instance}]}}),
+    ]
+    for n, ((service, name, request), kind) in enumerate(zip(steps, _ANOMALIES, strict=True)):
+        for actor, offset, outside in ((admin, 0, False), (victim, 3600, True)):
+            body = json.loads(json.dumps(request).replace("{user}", actor.name))
+            t = ctx.call(
+                actor,
+                offset + 60 * n,
+                service,
+                name,
+                request=body,
+                ip=STOLEN_KEY_IP if outside else None,
+                user_agent=STOLEN_KEY_AGENT if outside else None,
+            )
+            ip = STOLEN_KEY_IP if outside else ""
+            ctx.label(actor.arn, actor.arn, t, benign=not outside, remote_ip=ip, finding_type=kind)

@@ -3,6 +3,7 @@
 Importing the package registers every built-in rule in `RULES` (see `base`)."""
 
 from mamori.detect.rules import (  # noqa: F401 - imported to register their rules
+    anomaly,
     cloudtrail_access,
     cloudtrail_iam,
     cloudtrail_stealth,

@@ -245,8 +245,9 @@ def finding_sql(
         f"{with_sql}\n"
         "SELECT account_id, region, resource_id, actor,"
         " min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS event_count,"
-        f" list_slice(array_agg(evidence_id ORDER BY ts ASC NULLS LAST), 1, {EVIDENCE_LIMIT})"
-        " AS evidence_ids,"
+        # Ties in time are broken by id: the same evidence on every run and every engine.
+        " list_slice(array_agg(evidence_id ORDER BY ts ASC NULLS LAST,"
+        f" evidence_id ASC NULLS LAST), 1, {EVIDENCE_LIMIT}) AS evidence_ids,"
         f" CAST({detail_sql} AS VARCHAR) AS detail\n"
         f"FROM m GROUP BY {', '.join(keys)}" + (f"\nHAVING {having}" if having else "")
     )

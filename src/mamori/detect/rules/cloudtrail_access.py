@@ -7,7 +7,6 @@ from typing import Any
 
 from mamori.detect.rules.base import (
     EVENT_DETAIL,
-    LEARNED,
     Rule,
     distinct_list,
     event_rule,
@@ -20,7 +19,7 @@ from mamori.detect.rules.base import (
 
 _ACCESS = "TA0001 Initial Access"
 _VALID = ("T1078.004", "Valid Accounts: Cloud Accounts")
-_LOGIN_OK = (
+LOGIN_OK = (
     "e.event_name = 'ConsoleLogin' AND e.error_code IS NULL"
     " AND coalesce(json_extract_string(e.response_elements, '$.ConsoleLogin'), 'Success')"
     " = 'Success'"
@@ -46,7 +45,7 @@ event_rule(
 
 event_rule(
     "Policy:IAMUser/ConsoleLoginWithoutMFA",
-    where=f"{_LOGIN_OK} AND e.principal_type IN ('IAMUser', 'Root')"
+    where=f"{LOGIN_OK} AND e.principal_type IN ('IAMUser', 'Root')"
     " AND json_extract_string(e.additional_event_data, '$.MFAUsed') = 'No'",
     resource="e.principal_arn",
     severity=5.0,
@@ -58,33 +57,6 @@ event_rule(
     "(Mamori's own finding type; GuardDuty has none for this).",
     remediation="Require MFA for the user (an IAM policy denying actions without "
     "aws:MultiFactorAuthPresent) or move people to IAM Identity Center.",
-    resource_type="AwsIamUser",
-)
-
-# A console login from a /24 this principal never signed in from before, once the principal has
-# a history (an earlier login elsewhere) and the learning window has passed.
-_EARLIER_LOGINS = (
-    "SELECT 1 FROM events p WHERE p.event_name = 'ConsoleLogin' AND p.error_code IS NULL"
-    " AND p.account_id = e.account_id AND p.principal_arn = e.principal_arn"
-    " AND p.event_time < e.event_time"
-)
-event_rule(
-    "InitialAccess:IAMUser/AnomalousBehavior",
-    where=f"{_LOGIN_OK} AND is_ip(e.source_ip) AND e.event_time >= {LEARNED}"
-    f" AND EXISTS ({_EARLIER_LOGINS})"
-    f" AND NOT EXISTS ({_EARLIER_LOGINS} AND net24(p.source_ip) = net24(e.source_ip))"
-    f" AND {not_trusted('e.source_ip')}",
-    resource="e.principal_arn",
-    detail={"networks": distinct_list("net24(source_ip)")},
-    severity=5.0,
-    tactic=_ACCESS,
-    technique_id=_VALID[0],
-    technique=_VALID[1],
-    title="Console sign-in from a network this principal never used",
-    description="A principal signed in to the console from an IPv4 /24 (or IPv6 address) it "
-    "had not signed in from before in the logs, after a one-day learning window.",
-    remediation="Confirm the sign-in with the person; if unknown, reset the password, "
-    "deactivate keys and review the session's actions.",
     resource_type="AwsIamUser",
 )
 
@@ -179,7 +151,10 @@ def pentest_rules(resource_kind: str, where: str, resource: str, resource_type: 
     ):
         event_rule(
             f"PenTest:{resource_kind}/{distro}",
-            where=f"{where} AND regexp_matches(lower(e.user_agent), '(^|[^a-z]){word}([^a-z]|$)')",
+            # The substring test first: it is 25 times cheaper than the regex on every record,
+            # and the regex then only sees the few that name the distribution.
+            where=f"{where} AND contains(lower(e.user_agent), '{word}')"
+            f" AND regexp_matches(lower(e.user_agent), '(^|[^a-z]){word}([^a-z]|$)')",
             resource=resource,
             severity=5.0,
             tactic="TA0007 Discovery",

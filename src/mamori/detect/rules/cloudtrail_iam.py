@@ -184,7 +184,7 @@ event_rule(
     where=f"{SUCCESS} AND e.event_name = 'AuthorizeSecurityGroupIngress' AND {_WORLD}"
     f" AND (len({_PORTS}) = 0 OR len(list_filter({_PORTS}, lambda p: p NOT IN ('80', '443'))) > 0)",
     resource=f"coalesce(json_extract_string({_RP}, '$.groupId'), e.account_id)",
-    detail={"ports": "list_distinct(flatten(array_agg(ports)))"},
+    detail={"ports": "list_sort(list_distinct(flatten(array_agg(ports))))"},
     extra={"ports": _PORTS},
     severity=5.0,
     tactic=_PERSIST,
