@@ -28,7 +28,8 @@ if ! MAMORI_TEST_PG_URL=$(bash scripts/pg.sh start); then
 fi
 export MAMORI_TEST_PG_URL
 
-.venv/bin/python -m pytest "$@"
+# loadgroup: tests marked xdist_group("spark") share one worker, hence one Spark session.
+.venv/bin/python -m pytest --dist loadgroup "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
     # pytest's "no tests collected": a filter that matches nothing is a mistake, not a pass.

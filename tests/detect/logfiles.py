@@ -168,3 +168,21 @@ def write_tree(root: Path) -> dict[str, int]:
         dns_bytes([dns_entry(), dns_entry("evil.example.NET.")]),
     )
     return {"events": 3, "flows": 3, "dns": 2}
+
+
+def small_world(root: Path, start: Any, scenarios: list[str], events_per_day: int = 150) -> Path:
+    """Two days of generated logs of one account and region with only `scenarios` planted."""
+    from mamori.detect.generator import generate
+
+    generate(
+        root,
+        accounts=["111111111111"],
+        regions=["us-east-1"],
+        start=start,
+        days=2,
+        events_per_day=events_per_day,
+        flows_per_day=50,
+        dns_per_day=30,
+        scenarios=scenarios,
+    )
+    return root

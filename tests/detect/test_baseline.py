@@ -17,6 +17,7 @@ from mamori.core import InputError
 from mamori.detect import baseline
 from mamori.detect.enrichment import Enrichment
 from mamori.detect.rules import RULES
+from tests.detect.logfiles import small_world
 from tests.detect.rules_support import (
     ALICE,
     DAY1,
@@ -236,20 +237,9 @@ def test_detect_cli_joins_mmdb_country_and_asn(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from mamori.cli.main import app
-    from mamori.detect.generator import generate
     from mamori.detect.generator.scenarios_iam import STOLEN_KEY_IP
 
-    generate(
-        tmp_path / "logs",
-        accounts=["111111111111"],
-        regions=["us-east-1"],
-        start=DAY1,
-        days=2,
-        events_per_day=300,
-        flows_per_day=10,
-        dns_per_day=10,
-        scenarios=["iam-anomalous-behaviour"],
-    )
+    small_world(tmp_path / "logs", DAY1, ["iam-anomalous-behaviour"], events_per_day=300)
     writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City")
     record = {"country": {"iso_code": "NL"}, "autonomous_system_number": 64666}
     writer.insert_network(IPSet([STOLEN_KEY_IP + "/24"]), record)

@@ -20,17 +20,12 @@ from mamori.core import Finding
 from mamori.detect import baseline
 from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.generator import (
-    C2_DOMAINS,
     LEARNING,
-    MALICIOUS_IPS,
-    MINING_DOMAINS,
-    MINING_POOL_IPS,
-    OFFICE_NETWORKS,
     SCENARIOS,
-    TOR_EXIT_IPS,
     Generated,
     Label,
     generate,
+    write_intel_lists,
 )
 from mamori.detect.ingest import Source, ingest
 from mamori.detect.intel import load_intel
@@ -60,25 +55,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         flows_per_day=800,
         dns_per_day=300,
     )
-    lists = {
-        "malicious.txt": MALICIOUS_IPS,
-        "mining-pools.txt": (*MINING_POOL_IPS, *MINING_DOMAINS),
-        "c2.txt": C2_DOMAINS,
-        "office.txt": OFFICE_NETWORKS,
-        "tor.txt": TOR_EXIT_IPS,
-    }
-    for name, entries in lists.items():
-        (root / name).write_text("\n".join(entries) + "\n")
+    lists = write_intel_lists(root / "intel")
     logs = str(root / "logs")
     ingested = ingest(
         [Source("cloudtrail", logs), Source("vpc-flow", logs), Source("dns", logs)], root / "data"
     )
     assert ingested.errors == []
-    intel = load_intel(
-        [root / "malicious.txt", root / "mining-pools.txt", root / "c2.txt"],
-        [root / "office.txt"],
-        tor_exit_list=root / "tor.txt",
-    )
+    intel = load_intel(lists.threats, lists.trusted, tor_exit_list=lists.tor)
     assert intel.errors == []
     con = connect(root / "data", intel)
     baseline.prepare(con, root / "data", learning=LEARNING)

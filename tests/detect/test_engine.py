@@ -144,3 +144,32 @@ def test_bad_memory_limit_is_a_usage_error(tmp_path: Path, limit: str) -> None:
 )
 def test_guardduty_severity_bands(score: float, label: str) -> None:
     assert severity_label(score).value == label
+
+
+def test_run_tables_are_decided_once_for_every_engine(tmp_path: Path) -> None:
+    from mamori.detect.engine import run_tables
+
+    since = datetime(2026, 11, 2, tzinfo=UTC)
+    _write(tmp_path, [_event(1, "StopLogging", datetime(2026, 11, 1, tzinfo=UTC))])
+    extra = pa.table({"principal": ["alice"]})
+    tables = run_tables(tmp_path, since=since, extra={"baseline_x": extra})
+    assert set(tables) == {
+        "events",
+        "flows",
+        "dns",
+        "intel_ip",
+        "intel_domain",
+        "trusted_ip",
+        "baseline_x",
+    }
+    events = tables["events"]
+    assert events.data is None and len(events.files) == 1
+    assert (events.time_column, events.since) == ("event_time", since)
+    # No files: an empty table of the contract's schema, so every rule still runs.
+    assert tables["flows"].data is not None and tables["flows"].data.num_rows == 0
+    assert tables["flows"].data.schema.names == tables["flows"].schema.names
+    assert tables["intel_ip"].data is not None
+    assert {"net_lo", "net_hi"} <= set(tables["intel_ip"].schema.names)
+    assert tables["baseline_x"].data is extra
+    # DuckDB registers exactly these: the since filter applies to the Parquet view.
+    assert run_rules(connect(tmp_path, since=since), [STOPPED]).rows["events"] == 0

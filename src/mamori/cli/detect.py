@@ -101,7 +101,10 @@ def detect(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where ingested logs are kept (Parquet).")
     ] = None,
-    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(help="Memory limit for the rules (DuckDB) and for ingest, e.g. 2GB."),
+    ] = None,
     engine: Annotated[
         Engine, typer.Option(help="Where the rules run: DuckDB in-process, or Apache Spark.")
     ] = Engine.duckdb,

@@ -24,26 +24,11 @@ _FLOWS_PER_DAY = 400
 _DNS_PER_DAY = 120
 
 
-def _lists(folder: Path) -> dict[str, Path]:
-    from mamori.detect import generator as g
-
-    files = {
-        "tor": (folder / "tor-exits.txt", g.TOR_EXIT_IPS),
-        "malicious": (folder / "malicious-ips.txt", g.MALICIOUS_IPS),
-        "mining": (folder / "mining-pools.txt", [*g.MINING_POOL_IPS, *g.MINING_DOMAINS]),
-        "c2": (folder / "c2-domains.txt", g.C2_DOMAINS),
-        "trusted": (folder / "office-networks.txt", g.OFFICE_NETWORKS),
-    }
-    for path, entries in files.values():
-        path.write_text("\n".join(entries) + "\n", encoding="utf-8")
-    return {name: path for name, (path, _) in files.items()}
-
-
 def detect_demo(
     accounts: list[str], regions: list[str], days: int, store: Store | None
 ) -> tuple[DetectRun, int]:
     """Generate, ingest and detect; returns the run and how many attacks were planted."""
-    from mamori.detect.generator import LEARNING, generate
+    from mamori.detect.generator import LEARNING, generate, write_intel_lists
     from mamori.detect.run import DetectRequest, run_detect
 
     with tempfile.TemporaryDirectory(prefix="mamori-demo-logs-") as tmp:
@@ -59,15 +44,15 @@ def detect_demo(
             flows_per_day=_FLOWS_PER_DAY,
             dns_per_day=_DNS_PER_DAY,
         )
-        lists = _lists(root)
+        lists = write_intel_lists(root / "intel")
         logs = str(root / "logs")
         req = DetectRequest(
             cloudtrail=[logs],
             vpc_flow=[logs],
             dns=[logs],
-            intel=[lists["malicious"], lists["mining"], lists["c2"]],
-            trusted_ips=[lists["trusted"]],
-            tor_exit_list=lists["tor"],
+            intel=lists.threats,
+            trusted_ips=lists.trusted,
+            tor_exit_list=lists.tor,
             data_dir=root / "data",
             learning=LEARNING,  # the generated principals are as regular as they will ever be
         )

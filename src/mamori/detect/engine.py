@@ -1,14 +1,15 @@
-"""Run detections (SQL over the normalised tables) on DuckDB and turn their rows into findings.
+"""Run detections (SQL over the normalised tables) and turn their rows into findings.
 
-The ingested Parquet files are opened as views, never loaded whole: DuckDB streams them, within
-the memory limit given. Threat-intelligence tables are registered beside them (empty when no
-list was given), so every rule can run on any input; a table without data is simply empty.
+What a run sees is decided once, engine-neutral (`run_tables`): the ingested Parquet files of each
+log table, never loaded whole, and the threat-intelligence tables (empty when no list was given),
+so every rule can run on any input; a table without data is simply empty. DuckDB (`connect`,
+`run_rules`, here) and Spark (`mamori.detect.spark_engine`) register the same tables.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,8 +40,53 @@ class DetectResult:
     per_rule: dict[str, float] = field(default_factory=dict)  # finding type -> seconds
 
 
+@dataclass(frozen=True)
+class TableInput:
+    """One table of a run: Parquet files (read lazily, only rows at or after `since` on the
+    `time_column`), or an Arrow table in memory (`data`)."""
+
+    schema: pa.Schema
+    files: tuple[Path, ...] = ()
+    data: pa.Table | None = None
+    time_column: str | None = None
+    since: datetime | None = None
+
+
 def dataset_files(data_dir: Path, table: str) -> list[Path]:
     return sorted((data_dir / table).glob("*.parquet"))
+
+
+def _parquet(
+    folder: Path, name: str, schema: pa.Schema, time_column: str | None, since: datetime | None
+) -> TableInput:
+    files = tuple(dataset_files(folder, name))
+    if not files:
+        return TableInput(schema, data=schema.empty_table())
+    return TableInput(schema, files=files, time_column=time_column, since=since)
+
+
+def _memory(data: pa.Table | None, schema: pa.Schema) -> TableInput:
+    return TableInput(schema, data=data if data is not None else schema.empty_table())
+
+
+def run_tables(
+    data_dir: Path,
+    intel: IntelSet | None = None,
+    *,
+    since: datetime | None = None,
+    extra: Mapping[str, pa.Table] | None = None,
+) -> dict[str, TableInput]:
+    """Every table the rules of a run see, by name. A new table is one line here; `extra` are
+    tables computed for this run (e.g. a baseline), registered as they are."""
+    tables = {
+        name: _parquet(data_dir, name, t.schema, t.time_column, since) for name, t in TABLES.items()
+    }
+    tables["intel_ip"] = _memory(intel.ips if intel else None, INTEL_IP_FULL)
+    tables["intel_domain"] = _memory(intel.domains if intel else None, INTEL_DOMAIN)
+    tables["trusted_ip"] = _memory(intel.trusted if intel else None, TRUSTED_IP_FULL)
+    for name, data in (extra or {}).items():
+        tables[name] = _memory(data, data.schema)
+    return tables
 
 
 def _sql_list(paths: Iterable[Path]) -> str:
@@ -55,7 +101,7 @@ def connect(
     memory_limit: str | None = None,
     threads: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the log tables as views over `data_dir` and the intel tables."""
+    """An in-memory DuckDB with the tables of `run_tables` (Parquet as views) and the macros."""
     from mamori.detect.rules.base import MACROS
 
     con = duckdb.connect(":memory:")
@@ -67,26 +113,26 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET TimeZone = 'UTC'")
-    for name, table in TABLES.items():
-        files = dataset_files(data_dir, name)
-        if files:
-            where = ""
-            if since is not None:
-                where = f" WHERE {table.time_column} >= TIMESTAMPTZ '{since.isoformat()}'"
-            # Views cannot take bound parameters; the names are our own constants, the paths
-            # our own files (quotes doubled) and the time an ISO timestamp we formatted.
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)},"  # noqa: S608
-                f" union_by_name = true){where}"
-            )
-        else:
-            con.register(name, table.schema.empty_table())
-    _register(con, "intel_ip", intel.ips if intel else None, INTEL_IP_FULL)
-    _register(con, "intel_domain", intel.domains if intel else None, INTEL_DOMAIN)
-    _register(con, "trusted_ip", intel.trusted if intel else None, TRUSTED_IP_FULL)
+    for name, table in run_tables(data_dir, intel, since=since).items():
+        _register(con, name, table)
     for macro in MACROS:
         con.execute(macro)
     return con
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, table: TableInput) -> None:
+    if table.data is not None:
+        con.register(name, table.data)
+        return
+    where = ""
+    if table.since is not None and table.time_column:
+        where = f" WHERE {table.time_column} >= TIMESTAMPTZ '{table.since.isoformat()}'"
+    # Views cannot take bound parameters; the names are our own constants, the paths our own
+    # files (quotes doubled) and the time an ISO timestamp we formatted.
+    con.execute(
+        f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(table.files)},"  # noqa: S608
+        f" union_by_name = true){where}"
+    )
 
 
 def _checked_limit(text: str) -> str:
@@ -94,12 +140,6 @@ def _checked_limit(text: str) -> str:
     if not cleaned or not all(c.isdigit() or c in ".KMGTIB" for c in cleaned):
         raise InputError(f"--memory-limit {text!r}: expected a size such as 2GB or 512MB")
     return cleaned
-
-
-def _register(
-    con: duckdb.DuckDBPyConnection, name: str, data: pa.Table | None, schema: pa.Schema
-) -> None:
-    con.register(name, data if data is not None else schema.empty_table())
 
 
 def run_rules(
@@ -118,20 +158,20 @@ def run_rules(
         except duckdb.Error as exc:
             result.errors.append(f"rule {rule.finding_type}: {str(exc).splitlines()[0]}")
             continue
-        for row in rows:
-            finding = _finding(rule, row, partition, result.errors)
-            if finding is not None:
-                result.findings.append(finding)
+        add_findings(result, rule, rows, partition)
         result.per_rule[rule.finding_type] = time.perf_counter() - t0
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _finding(rule: Rule, row: dict[str, Any], partition: str, errors: list[str]) -> Finding | None:
-    try:
-        return finding_of(rule, row, partition=partition)
-    except (ValueError, TypeError) as exc:
-        # A log line with no usable account id (or another broken field) cannot be a finding
-        # of an account; it is reported rather than dropped.
-        errors.append(f"rule {rule.finding_type}: a result could not be reported: {exc}")
-        return None
+def add_findings(
+    result: DetectResult, rule: Rule, rows: list[dict[str, Any]], partition: str
+) -> None:
+    """A rule's result rows (the `COLUMNS` of rules/base.py) as findings of `result`."""
+    for row in rows:
+        try:
+            result.findings.append(finding_of(rule, row, partition=partition))
+        except (ValueError, TypeError) as exc:
+            # A log line with no usable account id (or another broken field) cannot be a
+            # finding of an account; it is reported rather than dropped.
+            result.errors.append(f"rule {rule.finding_type}: a result could not be reported: {exc}")

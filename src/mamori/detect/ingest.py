@@ -2,8 +2,9 @@
 files already read so that a re-run reads only what is new.
 
 Guarantees:
-- Memory is bounded: rows are written out in parts of about `batch_records` rows; a file larger
-  than that is spilled in several parts.
+- Memory is bounded: rows are written out in parts of about `batch_records` rows (one part
+  being written while the next fills: up to twice that in memory), derived from a memory limit
+  if asked (batch_records_for); a file larger than that is spilled in several parts.
 - A file is all-or-nothing at the file level: if it cannot be read (corrupt gzip, truncated or
   invalid JSON, not the expected format, S3 AccessDenied), none of its rows are kept, the error
   names it, it is not entered in the ledger, and the next run retries it.
@@ -20,9 +21,11 @@ Guarantees:
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,7 +36,7 @@ import pyarrow.parquet as pq
 
 from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
-from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe, read_batch
+from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe, read_batch_whole
 from mamori.detect.readers.parallel import BatchPool
 from mamori.detect.readers.sources import is_before, is_s3, read_bytes
 from mamori.detect.schema import TABLES
@@ -112,7 +115,11 @@ class _Ledger:
 
 
 class _PartWriter:
-    """Buffers finished files' rows per table and writes them out as Parquet parts."""
+    """Buffers finished files' rows per table and writes them out as Parquet parts.
+
+    A part is written in a background thread (pyarrow lets go of the GIL while it encodes and
+    compresses) while the next one is read; its files enter the ledger when the write is over
+    and the part is in place, at the next commit or at the end, never before."""
 
     def __init__(self, data_dir: Path, ledger: _Ledger, report: IngestReport) -> None:
         self.data_dir = data_dir
@@ -121,6 +128,8 @@ class _PartWriter:
         self.buffer: dict[str, list[pa.Table]] = {}
         self.buffered = 0
         self.pending: list[tuple[InputFile, str, int]] = []
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mamori-parts")
+        self._writing: tuple[Future[list[Path]], list[tuple[InputFile, str, int]]] | None = None
 
     def write_temp(self, table: str, chunks: list[pa.Table]) -> Path:
         folder = self.data_dir / table
@@ -136,16 +145,35 @@ class _PartWriter:
             os.replace(temp, final)
             self.report.parts.append(final)
 
-    def stage(self, table: str, chunks: list[pa.Table], entry: tuple[InputFile, str, int]) -> None:
+    def stage(
+        self, table: str, chunks: list[pa.Table], entries: list[tuple[InputFile, str, int]]
+    ) -> None:
         self.buffer.setdefault(table, []).extend(chunks)
         self.buffered += sum(c.num_rows for c in chunks)
-        self.pending.append(entry)
+        self.pending.extend(entries)
 
     def commit(self) -> None:
-        temps = [self.write_temp(t, chunks) for t, chunks in self.buffer.items() if chunks]
-        self.publish(temps)
-        self.ledger.add(self.pending)
+        """Start writing what is buffered, once the write before it is over and in place."""
+        self.settle()
+        buffer, pending = self.buffer, self.pending
         self.buffer, self.buffered, self.pending = {}, 0, []
+        if buffer or pending:
+            self._writing = (self._thread.submit(self._write_all, buffer), pending)
+
+    def _write_all(self, buffer: dict[str, list[pa.Table]]) -> list[Path]:
+        return [self.write_temp(t, chunks) for t, chunks in buffer.items() if chunks]
+
+    def settle(self) -> None:
+        """Wait for the write under way; put its parts in place, then its files in the ledger.
+        A write that failed raises here, and its files stay out of the ledger."""
+        if self._writing is not None:
+            future, pending = self._writing
+            self._writing = None
+            self.publish(future.result())
+            self.ledger.add(pending)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
 
 
 def _as_day(since: date | str | None) -> date | None:
@@ -176,32 +204,44 @@ def _take(
     staged_rows = 0
     spilled: list[Path] = []
     total = 0
-    try:
-        for chunk in chunks:
-            staged.append(chunk)
-            staged_rows += chunk.num_rows
-            total += chunk.num_rows
-            if writer.buffered + staged_rows > batch_records:
-                writer.commit()
-                if staged_rows >= batch_records:
-                    spilled.append(writer.write_temp(table, staged))
-                    staged, staged_rows = [], 0
-    except FILE_FAULTS as exc:
-        for temp in spilled:
-            temp.unlink(missing_ok=True)
-        report.errors.append((item.uri, describe(exc, item.uri)))
-        return
-    report.files_read += 1
-    report.records[table] += total
-    if problems.skipped:
-        report.errors.append((item.uri, f"{item.uri}: {problems.summary()}"))
+    reading = iter(chunks)
+    while True:
+        # Only reading is the file's fault: a part that cannot be written stops the ingest.
+        try:
+            chunk = next(reading, None)
+        except FILE_FAULTS as exc:
+            for temp in spilled:
+                temp.unlink(missing_ok=True)
+            report.errors.append((item.uri, describe(exc, item.uri)))
+            return
+        if chunk is None:
+            break
+        staged.append(chunk)
+        staged_rows += chunk.num_rows
+        total += chunk.num_rows
+        if writer.buffered + staged_rows > batch_records:
+            writer.commit()
+            if staged_rows >= batch_records:
+                spilled.append(writer.write_temp(table, staged))
+                staged, staged_rows = [], 0
+    _count(report, item, table, total, problems)
     if spilled:
         if staged:
             spilled.append(writer.write_temp(table, staged))
         writer.publish(spilled)
         writer.ledger.add([(item, kind, total)])
     else:
-        writer.stage(table, staged, (item, kind, total))
+        writer.stage(table, staged, [(item, kind, total)])
+
+
+def _count(
+    report: IngestReport, item: InputFile, table: str, rows: int, problems: Problems
+) -> None:
+    """A file read: counted in the report, with the records it had to leave out."""
+    report.files_read += 1
+    report.records[table] += rows
+    if problems.skipped:
+        report.errors.append((item.uri, f"{item.uri}: {problems.summary()}"))
 
 
 def _chunk_rows(batch_records: int) -> int:
@@ -305,32 +345,50 @@ class _Window:
             except FILE_FAULTS as exc:
                 unread[index] = describe(exc, item.uri)
 
-        def deliver(results: list[FileResult] | None) -> None:
-            self._take_batch(items, unread, results)
+        def deliver(read: tuple[list[FileResult], pa.Table] | None) -> None:
+            self._take_batch(items, unread, read)
 
         if pool is None or pool.broken:
-            deliver(read_batch(self.kind, files, chunk_rows=rows))
+            deliver(read_batch_whole(self.kind, files, chunk_rows=rows))
         else:
             pool.submit(self.kind, files, rows, deliver)
 
     def _take_batch(
-        self, items: list[InputFile], unread: dict[int, str], read: list[FileResult] | None
+        self,
+        items: list[InputFile],
+        unread: dict[int, str],
+        read: tuple[list[FileResult], pa.Table] | None,
     ) -> None:
-        rows = _chunk_rows(self.batch_records)
-        results = iter(read or [])
+        report = self.writer.report
+        results, whole = read or ([], None)
+        # A batch that fits in a part is staged as the one table it came as, all its files at
+        # once: the same rows as staging file by file, in a table of one chunk, not one a
+        # file, which Parquet writes at half the cost. Larger ones go file by file, to spill.
+        at_once = whole is not None and whole.num_rows <= self.batch_records
+        table = TABLE_OF[self.kind]
+        entries: list[tuple[InputFile, str, int]] = []
+        pending = iter(results)
         for index, item in enumerate(items):
             if index in unread:
-                self.writer.report.errors.append((item.uri, unread[index]))
+                report.errors.append((item.uri, unread[index]))
                 continue
             if read is None:
-                self.writer.report.errors.append((item.uri, f"{item.uri}: {_WORKER_DIED}"))
+                report.errors.append((item.uri, f"{item.uri}: {_WORKER_DIED}"))
                 continue
-            result = next(results)
+            result = next(pending)
             if result.error is not None:
-                self.writer.report.errors.append((item.uri, result.error))
+                report.errors.append((item.uri, result.error))
+            elif at_once:
+                total = sum(chunk.num_rows for chunk in result.tables)
+                _count(report, item, table, total, result.problems)
+                entries.append((item, self.kind, total))
             else:
-                chunks = _pieces(result.tables, rows)
+                chunks = _pieces(result.tables, _chunk_rows(self.batch_records))
                 _take(item, self.kind, chunks, result.problems, self.writer, self.batch_records)
+        if at_once and whole is not None and entries:
+            if self.writer.buffered + whole.num_rows > self.batch_records:
+                self.writer.commit()
+            self.writer.stage(table, [whole] if whole.num_rows else [], entries)
 
 
 _WORKER_DIED = (
@@ -340,17 +398,22 @@ _WORKER_DIED = (
 
 
 class _Pools:
-    """The one worker pool of an ingest, started when the first window asks for it twice."""
+    """The one worker pool of an ingest, started when the first window asks for it twice.
 
-    def __init__(self) -> None:
+    `before_start` is called first: the workers are forked, and a fork must not copy a thread
+    in the middle of writing a part."""
+
+    def __init__(self, before_start: Callable[[], None]) -> None:
         self.current: BatchPool | None = None
         self.started = False
         self._asked = False
+        self._before_start = before_start
 
     def get(self) -> BatchPool | None:
         if self.current is None and not self.started and (os.cpu_count() or 1) > 1:
             if self._asked:
                 self.started = True
+                self._before_start()
                 self.current = BatchPool(os.cpu_count())
             self._asked = True
         return self.current
@@ -360,12 +423,46 @@ class _Pools:
             self.current.close()
 
 
+# Memory an ingest takes (measured with bench/detect.py on CloudTrail, the largest rows, 1M
+# events): about 300 MB for each of the three processes (this one and two workers) whatever
+# the input, plus up to about 4 KB a row of batch_records (5 KB with a margin): a part's rows
+# buffered while the part before is still being written (some 2 KB a row each), and the
+# writer's own buffers.
+DEFAULT_BATCH_RECORDS = 200_000  # what a 2GB limit gives
+_FIXED_BYTES = 1_000_000_000
+_BYTES_PER_ROW = 5_000
+_MIN_BATCH_RECORDS, _MAX_BATCH_RECORDS = 10_000, 2_000_000
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_SIZE = re.compile(r"(\d+(?:\.\d*)?)\s*(?:([KMGT])(I?))?B?", re.IGNORECASE)
+
+
+def memory_bytes(text: str) -> int:
+    """A size as DuckDB's memory_limit takes it: 2GB (10^9), 2GiB (2^30), 512MB, 1.5GB."""
+    found = _SIZE.fullmatch(text.strip())
+    if not found:
+        raise InputError(f"--memory-limit {text!r}: expected a size such as 2GB or 512MB")
+    unit = (found[2] or "").upper()
+    scale = 1024 ** ("KMGT".index(unit) + 1) if found[3] else _UNITS[unit]
+    return int(float(found[1]) * scale)
+
+
+def batch_records_for(memory_limit: str | None) -> int:
+    """The rows to buffer for a part so that an ingest stays within the memory limit: what is
+    left after the processes' own size (1 GB), at 5 KB a row, within 10,000 and 2,000,000 (below
+    about 1 GB the floor wins: the limit cannot be met). DEFAULT_BATCH_RECORDS without one."""
+    if memory_limit is None:
+        return DEFAULT_BATCH_RECORDS
+    spare = memory_bytes(memory_limit) - _FIXED_BYTES
+    return min(_MAX_BATCH_RECORDS, max(_MIN_BATCH_RECORDS, spare // _BYTES_PER_ROW))
+
+
 def ingest(
     sources: list[Source],
     data_dir: Path,
     *,
     since: date | str | None = None,
-    batch_records: int = 200_000,
+    batch_records: int | None = None,
+    memory_limit: str | None = None,
     s3_client: Any = None,
 ) -> IngestReport:
     """Read every new log file of the sources into Parquet under data_dir.
@@ -373,7 +470,11 @@ def ingest(
     Files already in the ledger with the same version stamp are skipped; with `since`, files
     whose delivery path is dated before it are not read. Problems with a location or a file are
     returned in the report's errors, each naming it; the other files are still read.
+    Memory is bounded by the rows buffered for a part: `batch_records`, or as many as
+    `memory_limit` (a size such as 2GB) allows (batch_records_for), or a default.
     `s3_client` is used for s3:// locations (a default boto3 client if none is given)."""
+    if batch_records is None:
+        batch_records = batch_records_for(memory_limit)
     if batch_records < 1:
         raise InputError(f"batch_records must be at least 1, not {batch_records}")
     day = _as_day(since)
@@ -386,7 +487,7 @@ def ingest(
 
         s3_client = boto3.client("s3")
     seen: set[tuple[str, str]] = set()
-    pools = _Pools()
+    pools = _Pools(writer.settle)
     try:
         for source in sources:
             window = _Window(source.kind, writer, batch_records, s3_client, pools)
@@ -404,8 +505,10 @@ def ingest(
             window.flush()
             window.settle()
         writer.commit()
+        writer.settle()
     finally:
         pools.close()
+        writer.close()
         ledger.close()
     return report
 

@@ -75,7 +75,7 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
         *(Source("vpc-flow", loc) for loc in req.vpc_flow),
         *(Source("dns", loc) for loc in req.dns),
     ]
-    report = ingest(sources, data_dir, since=req.since)
+    report = ingest(sources, data_dir, since=req.since, memory_limit=req.memory_limit)
     intel = load_intel(req.intel, req.trusted_ips, tor_exit_list=req.tor_exit_list)
     enrichment = _enrichment(req)
     con = connect(data_dir, intel, since=req.since, memory_limit=req.memory_limit)

@@ -9,6 +9,7 @@ scenarios (and benign look-alikes) mixed in.
 """
 
 from mamori.detect.generator.base import SCENARIOS, ScenarioSpec
+from mamori.detect.generator.intel_lists import IntelFiles, write_intel_lists
 from mamori.detect.generator.model import (
     ATTACKER_IPS,
     C2_DOMAINS,
@@ -41,7 +42,9 @@ __all__ = [
     "TOR_EXIT_IPS",
     "UNLISTED_IP",
     "Generated",
+    "IntelFiles",
     "Label",
     "ScenarioSpec",
     "generate",
+    "write_intel_lists",
 ]

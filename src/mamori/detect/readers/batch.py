@@ -26,8 +26,16 @@ from mamori.detect.readers.cloudtrail import (
     usable_records,
 )
 from mamori.detect.readers.common import Problems, inflate
-from mamori.detect.readers.flows import convert, field_order, fill, open_text
+from mamori.detect.readers.flows import convert, field_order, fill_files, read_text
 from mamori.detect.readers.sources import InputFile
+from mamori.detect.schema import TABLES
+
+# Which table each kind of log fills (as readers.TABLE_OF; not imported, to avoid a cycle).
+SCHEMA_OF = {
+    "cloudtrail": TABLES["events"].schema,
+    "vpc-flow": TABLES["flows"].schema,
+    "dns": TABLES["dns"].schema,
+}
 
 # What a hostile file can make the readers raise besides ReadError; all name the file.
 FILE_FAULTS = (InputError, pa.ArrowException, ValueError, TypeError, OverflowError, OSError)
@@ -68,7 +76,7 @@ def _slices(table: pa.Table, counts: list[int]) -> Iterator[pa.Table]:
         offset += count
 
 
-def _cloudtrail(files: list[tuple[InputFile, bytes]]) -> list[FileResult]:
+def _cloudtrail(files: list[tuple[InputFile, bytes]]) -> tuple[list[FileResult], pa.Table]:
     results = [FileResult(item) for item, _ in files]
     records: list[dict[str, object]] = []
     names: list[str] = []
@@ -83,18 +91,15 @@ def _cloudtrail(files: list[tuple[InputFile, bytes]]) -> list[FileResult]:
         names.extend([item.uri] * len(usable))
         counts.append(len(usable))
     table, bad = events_table(records, names)
-    if table.num_rows:
-        # Rows without a valid time are rare: only then is the mask looked at file by file.
-        any_bad = bool(bad.true_count)
-        offset = 0
-        for result, count, part in zip(results, counts, _slices(table, counts), strict=True):
-            kept = (
-                drop_bad_times(part, bad.slice(offset, count), result.problems) if any_bad else part
-            )
-            offset += count
-            if kept.num_rows:
-                result.tables = [kept]
-    return results
+    # Rows without a valid time are rare: only then is the mask looked at file by file.
+    any_bad = bool(table.num_rows) and bool(bad.true_count)
+    offset = 0
+    for result, count, part in zip(results, counts, _slices(table, counts), strict=True):
+        kept = drop_bad_times(part, bad.slice(offset, count), result.problems) if any_bad else part
+        offset += count
+        if kept.num_rows:
+            result.tables = [kept]
+    return results, _joined("cloudtrail", results) if any_bad else table
 
 
 @dataclass
@@ -127,7 +132,7 @@ def _clean_flow_file(text: bytes, name: str) -> tuple[tuple[str, ...], _FlowFile
 
 def _flow_group(
     fields: list[str], members: list[_FlowFile], files: list[tuple[InputFile, bytes]]
-) -> list[pa.Table] | None:
+) -> pa.Table | None:
     """One parse and one conversion for files of the same format; None if any line or value
     is not clean, for the caller to read those files alone."""
     wrong_width = 0
@@ -140,25 +145,39 @@ def _flow_group(
     text = b"".join(member.body for member in members)
     expected = sum(member.lines for member in members)
     try:
-        reader = open_text(text, fields, False, max(expected, 1), on_invalid)
-        parsed = pa.Table.from_batches(list(reader), schema=reader.schema)
+        parsed = read_text(text, fields, on_invalid)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if wrong_width or parsed.num_rows != expected:
         return None
-    filled: dict[str, list[str | None]] = {}
-    for member in members:
-        item = files[member.index][0]
-        for column, values in fill(member.lines, item.uri, item.account, item.region).items():
-            filled.setdefault(column, []).extend(values)
+    items = [files[member.index][0] for member in members]
+    filled = fill_files(
+        [member.lines for member in members],
+        [item.uri for item in items],
+        [item.account for item in items],
+        [item.region for item in items],
+    )
     table, _, bad = convert(parsed, fields, filled)
     if bad:
         return None
-    return list(_slices(table, [member.lines for member in members]))
+    return table
 
 
-def _flows(files: list[tuple[InputFile, bytes]], chunk_rows: int) -> list[FileResult]:
+def _flows(
+    files: list[tuple[InputFile, bytes]], chunk_rows: int
+) -> tuple[list[FileResult], pa.Table]:
+    """The files' results, and all their rows as one table: each format's table, then the
+    files read alone (not in the files' order, which a part need not keep), a few chunks."""
     results: list[FileResult | None] = [None] * len(files)
+    wholes: list[pa.Table] = []
+    alone: list[FileResult] = []
+
+    def read_alone(index: int) -> None:
+        item, data = files[index]
+        result = _alone("vpc-flow", item, data, chunk_rows)
+        results[index] = result
+        alone.append(result)
+
     groups: dict[tuple[str, ...], list[_FlowFile]] = {}
     for index, (item, data) in enumerate(files):
         try:
@@ -166,21 +185,32 @@ def _flows(files: list[tuple[InputFile, bytes]], chunk_rows: int) -> list[FileRe
         except FILE_FAULTS:
             clean = None  # the file's own reader gives the error, with its usual message
         if clean is None:
-            results[index] = _alone("vpc-flow", item, data, chunk_rows)
+            read_alone(index)
         else:
             fields, member = clean
             member.index = index
             groups.setdefault(fields, []).append(member)
     for fields, members in groups.items():
-        tables = _flow_group(list(fields), members, files)
-        for position, member in enumerate(members):
-            item, data = files[member.index]
-            if tables is None:
-                results[member.index] = _alone("vpc-flow", item, data, chunk_rows)
-            else:
-                part = tables[position]
-                results[member.index] = FileResult(item, [part] if part.num_rows else [])
-    return [result for result in results if result is not None]
+        table = _flow_group(list(fields), members, files)
+        if table is None:
+            for member in members:
+                read_alone(member.index)
+            continue
+        wholes.append(table)
+        parts = _slices(table, [member.lines for member in members])
+        for member, part in zip(members, parts, strict=True):
+            item = files[member.index][0]
+            results[member.index] = FileResult(item, [part] if part.num_rows else [])
+    wholes.extend(table for result in alone for table in result.tables)
+    whole = pa.concat_tables(wholes) if wholes else SCHEMA_OF["vpc-flow"].empty_table()
+    return [result for result in results if result is not None], whole
+
+
+def _joined(kind: str, results: list[FileResult]) -> pa.Table:
+    tables = [table for result in results for table in result.tables]
+    if not tables:
+        return SCHEMA_OF[kind].empty_table()
+    return pa.concat_tables(tables).combine_chunks()
 
 
 def read_batch(
@@ -188,6 +218,16 @@ def read_batch(
 ) -> list[FileResult]:
     """Each file's rows, problems or error, in the order given: the same as reading each file
     alone, except that a file's rows may come as one table larger than chunk_rows."""
+    return read_batch_whole(kind, files, chunk_rows=chunk_rows)[0]
+
+
+def read_batch_whole(
+    kind: str, files: list[tuple[InputFile, bytes]], *, chunk_rows: int
+) -> tuple[list[FileResult], pa.Table]:
+    """read_batch, and all the files' rows as one table of one chunk or a few, whose slices the
+    files' tables are (when the files are read together): what writing a whole batch at once
+    wants, where a table of a chunk per file would cost twice as much to ship and to write.
+    CloudTrail's keeps the files' order (the rows are sent to this process in it)."""
     if kind == "cloudtrail":
         # The parsed records are many dicts with no cycles; the cyclic collector, run again and
         # again over them all while they are built, measured as a third of the time.
@@ -200,6 +240,9 @@ def read_batch(
         finally:
             if collecting:
                 gc.enable()
+        results = [_alone(kind, item, data, chunk_rows) for item, data in files]
     elif kind == "vpc-flow":
         return _flows(files, chunk_rows)
-    return [_alone(kind, item, data, chunk_rows) for item, data in files]
+    else:
+        results = [_alone(kind, item, data, chunk_rows) for item, data in files]
+    return results, _joined(kind, results)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from itertools import accumulate
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,15 +58,27 @@ _DIGITS = {8: 2, 16: 4, 32: 9, 64: 18}
 _EPOCH_DIGITS = 12
 
 
+# Header lines seen and found good: a flow log's every file starts with the same one, and
+# checking its every name again, file after file, took a fifth of the time of reading them.
+_GOOD_HEADERS: dict[str, list[str]] = {}
+_GOOD_HEADERS_KEPT = 256
+
+
 def field_order(first_line: str, name: str) -> tuple[list[str], bool]:
     """The field names and whether the first line is a header (else the default v2 order)."""
+    known = _GOOD_HEADERS.get(first_line)
+    if known is not None:
+        return list(known), True
     tokens = first_line.split()
     if tokens and all(_FIELD_NAME.match(t) for t in tokens):
         if len(set(tokens)) != len(tokens):
             raise ReadError(f"{name}: the header line names a field twice")
         if not set(tokens) & set(COLUMN_OF):
             raise ReadError(f"{name}: the header line names no VPC Flow Logs field")
-        return tokens, True
+        if len(_GOOD_HEADERS) >= _GOOD_HEADERS_KEPT:
+            _GOOD_HEADERS.clear()
+        _GOOD_HEADERS[first_line] = tokens
+        return list(tokens), True
     if len(tokens) == len(DEFAULT_FIELDS):
         return list(DEFAULT_FIELDS), False
     raise ReadError(
@@ -74,23 +88,40 @@ def field_order(first_line: str, name: str) -> tuple[list[str], bool]:
 
 
 def _digits_mask(values: pa.ChunkedArray | pa.Array, max_digits: int) -> pa.Array:
-    """True where the text is a non-negative integer of at most max_digits digits."""
-    return pc.match_substring_regex(values, f"^[0-9]{{1,{max_digits}}}$")
+    """True where the text is a non-negative integer of at most max_digits digits: ASCII
+    digits only (so a byte a digit), at least one. A tenth of the time of the regex."""
+    short = pc.less_equal(pc.binary_length(values), max_digits)
+    return pc.and_(pc.ascii_is_decimal(values), short)
 
 
 def fill(
     rows: int, source_file: str, account: str | None, region: str | None
-) -> dict[str, list[str | None]]:
+) -> dict[str, pa.Array]:
     """The columns one file gives every one of its rows: its name, and what its path says."""
+    return fill_files([rows], [source_file], [account], [region])
+
+
+def fill_files(
+    rows: list[int], names: list[str], accounts: list[str | None], regions: list[str | None]
+) -> dict[str, pa.Array]:
+    """fill() for files whose rows follow one another: each file's values repeated its number
+    of rows, decoded from runs in Arrow rather than built as a Python list of a value a row."""
+    present = [n for n, count in enumerate(rows) if count]  # a run may not be empty
+    ends = pa.array(list(accumulate(rows[n] for n in present)), pa.int64())
+    columns = (("source_file", names), ("account_id", accounts), ("region", regions))
     return {
-        "source_file": [source_file] * rows,
-        "account_id": [account] * rows,
-        "region": [region] * rows,
+        column: pc.run_end_decode(
+            pa.RunEndEncodedArray.from_arrays(ends, pa.array([values[n] for n in present], _TEXT))
+        )
+        for column, values in columns
     }
 
 
+_TEXT = pa.string()
+
+
 def convert(
-    chunk: pa.Table, fields: list[str], filled: dict[str, list[str | None]]
+    chunk: pa.Table, fields: list[str], filled: dict[str, pa.Array]
 ) -> tuple[pa.Table, pa.Array, int]:
     """A chunk of text columns -> a `flows` table, the mask of rows whose values are all good,
     and how many are not (those rows are still in the table). `filled` holds a value a row for
@@ -120,14 +151,37 @@ def convert(
         columns[column] = value
     columns["raw"] = raw
     arrays = [
-        columns[f.name]
-        if f.name in columns
-        else pa.array(filled.get(f.name, [None] * rows), f.type)
+        columns[f.name] if f.name in columns else filled.get(f.name, pa.nulls(rows, f.type))
         for f in FLOWS.schema
     ]
     table = pa.Table.from_arrays(arrays, schema=FLOWS.schema)
     bad = rows - (pc.sum(keep.cast(pa.int64())).as_py() or 0)
     return table, keep, bad
+
+
+def _csv_options(
+    fields: list[str], has_header: bool, block_size: int, on_invalid: Callable[[object], str]
+) -> dict[str, Any]:
+    """pyarrow's CSV options for flow-log lines, every field as text."""
+    return {
+        "read_options": pacsv.ReadOptions(
+            column_names=fields,
+            skip_rows=1 if has_header else 0,
+            block_size=block_size,
+            # One thread: the other core has a part to write, or another batch to read.
+            use_threads=False,
+        ),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=" ",
+            quote_char=False,
+            escape_char=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=on_invalid,
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=dict.fromkeys(fields, pa.string()), strings_can_be_null=False
+        ),
+    }
 
 
 def open_text(
@@ -137,29 +191,18 @@ def open_text(
     chunk_rows: int,
     on_invalid: Callable[[object], str],
 ) -> pacsv.CSVStreamingReader:
-    """pyarrow's CSV reader over flow-log lines, every field as text."""
-    reader_options = pacsv.ReadOptions(
-        column_names=fields,
-        skip_rows=1 if has_header else 0,
-        # About 110 bytes a line: blocks of roughly chunk_rows lines.
-        block_size=max(1 << 16, min(chunk_rows * 110, 64 << 20)),
-    )
-    parse_options = pacsv.ParseOptions(
-        delimiter=" ",
-        quote_char=False,
-        escape_char=False,
-        ignore_empty_lines=True,
-        invalid_row_handler=on_invalid,
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(fields, pa.string()), strings_can_be_null=False
-    )
+    """pyarrow's streaming CSV reader over flow-log lines, every field as text."""
+    # About 110 bytes a line: blocks of roughly chunk_rows lines.
+    block_size = max(1 << 16, min(chunk_rows * 110, 64 << 20))
     return pacsv.open_csv(
-        io.BytesIO(text),
-        read_options=reader_options,
-        parse_options=parse_options,
-        convert_options=convert_options,
+        io.BytesIO(text), **_csv_options(fields, has_header, block_size, on_invalid)
     )
+
+
+def read_text(text: bytes, fields: list[str], on_invalid: Callable[[object], str]) -> pa.Table:
+    """Flow-log lines without a header, all at once: read_csv took a third of the time of the
+    streaming reader over the same lines."""
+    return pacsv.read_csv(io.BytesIO(text), **_csv_options(fields, False, 1 << 20, on_invalid))
 
 
 def read_flows(

@@ -1,10 +1,11 @@
 """Reading batches of files in worker processes, so that every core parses.
 
 Parsing JSON into columns is pure Python work and holds the GIL, so threads would not help. A
-worker reads one batch (readers.batch.read_batch) and sends back all of its files' rows as one
-Arrow IPC stream plus each file's problems, error and table sizes: one message per batch, and
-slices of a table are not pickled whole. The caller gets the same FileResults as read_batch
-would have given, with each file's tables as zero-copy slices of the received stream.
+worker reads one batch (readers.batch.read_batch_whole) and sends back all of its files' rows
+as one Arrow IPC record batch plus each file's problems, error and table sizes: one message per
+batch (a record batch per file measured a third of a worker's time for CloudTrail, to write and
+to read back). The caller gets what read_batch_whole would have given, with each file's tables
+as zero-copy slices of the received batch.
 """
 
 from __future__ import annotations
@@ -19,17 +20,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from mamori.detect.readers.batch import FileResult, read_batch
+from mamori.detect.readers.batch import SCHEMA_OF, FileResult, read_batch_whole
 from mamori.detect.readers.common import Problems
 from mamori.detect.readers.sources import InputFile
-from mamori.detect.schema import TABLES
 
-# Which table each kind of log fills (as readers.TABLE_OF; not imported, to avoid a cycle).
-_SCHEMA_OF = {
-    "cloudtrail": TABLES["events"].schema,
-    "vpc-flow": TABLES["flows"].schema,
-    "dns": TABLES["dns"].schema,
-}
 # Batches queued or being read per worker: one to read next while the other is being read,
 # and no more, so that the results waiting in the main process stay few.
 IN_FLIGHT_PER_WORKER = 2
@@ -44,29 +38,31 @@ class _Outcome:
     sizes: list[int]  # rows of each of the file's tables, in order
 
 
-def _encode(kind: str, results: list[FileResult]) -> tuple[bytes, list[_Outcome]]:
-    schema = _SCHEMA_OF[kind]
+def _encode(kind: str, results: list[FileResult], whole: pa.Table) -> tuple[bytes, list[_Outcome]]:
     sink = pa.BufferOutputStream()
-    outcomes: list[_Outcome] = []
-    with pa.ipc.new_stream(sink, schema) as stream:
-        for result in results:
-            for table in result.tables:
-                stream.write_table(table)
-            sizes = [table.num_rows for table in result.tables]
-            outcomes.append(_Outcome(result.problems, result.error, sizes))
+    with pa.ipc.new_stream(sink, SCHEMA_OF[kind]) as stream:
+        stream.write_table(whole)
+    outcomes = [
+        _Outcome(result.problems, result.error, [table.num_rows for table in result.tables])
+        for result in results
+    ]
     return sink.getvalue().to_pybytes(), outcomes
 
 
 def read_encoded(
     kind: str, files: list[tuple[InputFile, bytes]], chunk_rows: int
 ) -> tuple[bytes, list[_Outcome]]:
-    """The worker's side: read_batch, with the rows packed for the trip back."""
-    return _encode(kind, read_batch(kind, files, chunk_rows=chunk_rows))
+    """The worker's side: read_batch_whole, with the rows packed for the trip back."""
+    return _encode(kind, *read_batch_whole(kind, files, chunk_rows=chunk_rows))
 
 
-def decode(items: list[InputFile], payload: tuple[bytes, list[_Outcome]]) -> list[FileResult]:
+def decode(
+    items: list[InputFile], payload: tuple[bytes, list[_Outcome]]
+) -> tuple[list[FileResult], pa.Table]:
     data, outcomes = payload
     table = pa.ipc.open_stream(data).read_all()
+    if table.column(0).num_chunks > 1:
+        table = table.combine_chunks()  # a table of many rows may come as several batches
     results: list[FileResult] = []
     offset = 0
     for item, outcome in zip(items, outcomes, strict=True):
@@ -75,13 +71,14 @@ def decode(items: list[InputFile], payload: tuple[bytes, list[_Outcome]]) -> lis
             tables.append(table.slice(offset, size))
             offset += size
         results.append(FileResult(item, tables, outcome.problems, outcome.error))
-    return results
+    return results, table
 
 
 Batch = list[tuple[InputFile, bytes]]
-# Called with a batch's results, in the order the batches were submitted; with None when the
-# worker process died (which one was reading which batch is not known, so none are trusted).
-Deliver = Callable[[list[FileResult] | None], None]
+# Called with a batch's results and all its rows as one table (see read_batch_whole), in the
+# order the batches were submitted; with None when the worker process died (which one was
+# reading which batch is not known, so none are trusted).
+Deliver = Callable[[tuple[list[FileResult], pa.Table] | None], None]
 
 
 class BatchPool:
@@ -115,7 +112,7 @@ class BatchPool:
                 return
         # This batch never reached a worker: it is read here, after those before it.
         self.drain()
-        deliver(read_batch(kind, files, chunk_rows=chunk_rows))
+        deliver(read_batch_whole(kind, files, chunk_rows=chunk_rows))
 
     def drain(self) -> None:
         while self._queue:

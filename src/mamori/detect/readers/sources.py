@@ -11,6 +11,7 @@ The layout is used for account, region and day where present; files of another k
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,16 +97,23 @@ def path_facts(path: str) -> PathFacts:
     return PathFacts(kind, account, region, _day("/".join(parts[start:])), excluded)
 
 
-def wanted(path: str, kind: str) -> bool:
-    """Whether a file under a source of this kind is one of its logs."""
+def _facts_if_wanted(path: str, kind: str) -> PathFacts | None:
+    """What the path says, if a file there under a source of this kind is one of its logs."""
+    # The suffix first: it rules out most files of the other kinds without parsing the path.
+    if not path.endswith(_SUFFIXES[kind]):
+        return None
     facts = path_facts(path)
     if facts.excluded or (facts.kind is not None and facts.kind != kind):
-        return False
-    return path.endswith(_SUFFIXES[kind])
+        return None
+    return facts
 
 
-def _input(uri: str, relative: str, size: int, stamp: str) -> InputFile:
-    facts = path_facts(relative)
+def wanted(path: str, kind: str) -> bool:
+    """Whether a file under a source of this kind is one of its logs."""
+    return _facts_if_wanted(path, kind) is not None
+
+
+def _input(uri: str, facts: PathFacts, size: int, stamp: str) -> InputFile:
     return InputFile(uri, size, stamp, facts.account, facts.region, facts.day)
 
 
@@ -120,21 +128,56 @@ def split_s3(location: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+def _walk(top: str, seen: set[tuple[int, int]]) -> list[tuple[str, os.stat_result]]:
+    """Every file under the folder with its stat, following links to folders (each folder once,
+    so a link loop ends). One scandir and one stat a file: listing a month of logs is tens of
+    thousands of files, where pathlib's rglob, is_file and sorting cost seconds."""
+    found: list[tuple[str, os.stat_result]] = []
+    folders = [top]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    stat = entry.stat()
+                    if (stat.st_dev, stat.st_ino) not in seen:
+                        seen.add((stat.st_dev, stat.st_ino))
+                        folders.append(entry.path)
+                elif entry.is_file():
+                    found.append((entry.path, entry.stat()))
+            except OSError:
+                continue  # vanished or unreadable while listed: as if it were not there
+    return found
+
+
+def _stamp(stat: os.stat_result) -> str:
+    return f"{stat.st_mtime_ns}:{stat.st_size}"
+
+
 def _local_files(location: str, kind: str) -> Iterator[InputFile]:
     root = Path(location)
     if root.is_file():
         stat = root.stat()
-        yield _input(str(root), root.as_posix(), stat.st_size, f"{stat.st_mtime_ns}:{stat.st_size}")
+        yield _input(str(root), path_facts(root.as_posix()), stat.st_size, _stamp(stat))
         return
     if not root.is_dir():
         raise InputError(f"{location}: no such file or folder")
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    top = root.stat()
+    found: list[tuple[list[str], str, PathFacts, os.stat_result]] = []
+    for walked, stat in _walk(str(root), {(top.st_dev, top.st_ino)}):
+        path = walked.removeprefix("./") if str(root) == "." else walked  # as pathlib names it
         # The full path, as the layout may begin above the root (a source inside AWSLogs/).
-        full = path.as_posix()
-        if not wanted(full, kind):
-            continue
-        stat = path.stat()
-        yield _input(str(path), full, stat.st_size, f"{stat.st_mtime_ns}:{stat.st_size}")
+        full = Path(path).as_posix() if os.sep != "/" else path
+        wanted_facts = _facts_if_wanted(full, kind)
+        if wanted_facts is not None:
+            found.append((full.split("/"), path, wanted_facts, stat))
+    # Sorted part by part, as paths compare ("a/x" before "a-b/x").
+    found.sort(key=lambda entry: entry[0])
+    for _, path, facts, stat in found:
+        yield _input(path, facts, stat.st_size, _stamp(stat))
 
 
 def _s3_files(location: str, kind: str, client: Any) -> Iterator[InputFile]:
@@ -145,10 +188,13 @@ def _s3_files(location: str, kind: str, client: Any) -> Iterator[InputFile]:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 key = item["Key"]
-                if key.endswith("/") or not wanted(key, kind):
+                if key.endswith("/"):
+                    continue
+                facts = _facts_if_wanted(key, kind)
+                if facts is None:
                     continue
                 stamp = str(item.get("ETag", "")).strip('"') or str(item.get("LastModified"))
-                yield _input(f"s3://{bucket}/{key}", key, int(item.get("Size", 0)), stamp)
+                yield _input(f"s3://{bucket}/{key}", facts, int(item.get("Size", 0)), stamp)
 
 
 def list_files(
@@ -179,7 +225,8 @@ def read_bytes(item: InputFile, s3_client: Any = None) -> bytes:
     """The file's content; ReadError naming it if it cannot be read."""
     if not is_s3(item.uri):
         try:
-            return Path(item.uri).read_bytes()
+            with open(item.uri, "rb") as stream:  # not Path(): its parsing costs, file by file
+                return stream.read()
         except OSError as exc:
             raise ReadError(f"{item.uri}: cannot read ({exc.strerror or exc})") from None
     from mamori.aws.errors import aws_failures
