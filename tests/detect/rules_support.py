@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from mamori.detect import baseline
+from mamori.detect.readers.scope import ip_scope
 from mamori.detect.rules import MACROS, RULES
 from mamori.detect.schema import DNS, EVENTS, FLOWS, INTEL_DOMAIN, INTEL_IP, TRUSTED_IP
 
@@ -126,10 +127,16 @@ def _ranged(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist(
+def table_of(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows as a table of `schema`; for flows with the address scopes the reader works out."""
+    table = pa.Table.from_pylist(
         [{name: row.get(name) for name in schema.names} for row in rows], schema=schema
     )
+    for side in ("src", "dst"):
+        if f"{side}_scope" in schema.names:
+            i = schema.get_field_index(f"{side}_scope")
+            table = table.set_column(i, f"{side}_scope", ip_scope(table[f"{side}_addr"]))
+    return table
 
 
 def connection(
@@ -143,12 +150,12 @@ def connection(
 ) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.register("events", _table(list(events), EVENTS.schema))
-    con.register("flows", _table(list(flows), FLOWS.schema))
-    con.register("dns", _table(list(dns_rows), DNS.schema))
-    con.register("intel_ip", _table(_ranged(list(intel_ip)), pa.schema([*INTEL_IP, *_RANGE])))
-    con.register("intel_domain", _table(list(intel_domain), INTEL_DOMAIN))
-    con.register("trusted_ip", _table(_ranged(list(trusted)), pa.schema([*TRUSTED_IP, *_RANGE])))
+    con.register("events", table_of(list(events), EVENTS.schema))
+    con.register("flows", table_of(list(flows), FLOWS.schema))
+    con.register("dns", table_of(list(dns_rows), DNS.schema))
+    con.register("intel_ip", table_of(_ranged(list(intel_ip)), pa.schema([*INTEL_IP, *_RANGE])))
+    con.register("intel_domain", table_of(list(intel_domain), INTEL_DOMAIN))
+    con.register("trusted_ip", table_of(_ranged(list(trusted)), pa.schema([*TRUSTED_IP, *_RANGE])))
     for macro in MACROS:
         con.execute(macro)
     baseline.prepare(con, None, learning=LEARNING)

@@ -173,3 +173,13 @@ def test_run_tables_are_decided_once_for_every_engine(tmp_path: Path) -> None:
     assert tables["baseline_x"].data is extra
     # DuckDB registers exactly these: the since filter applies to the Parquet view.
     assert run_rules(connect(tmp_path, since=since), [STOPPED]).rows["events"] == 0
+
+
+def test_a_part_from_an_older_mamori_is_refused_by_name(tmp_path: Path) -> None:
+    from mamori.detect.schema import FLOWS
+
+    older = pa.schema([f for f in FLOWS.schema if f.name not in ("src_scope", "dst_scope")])
+    (tmp_path / "flows").mkdir(parents=True)
+    pq.write_table(older.empty_table(), tmp_path / "flows" / "old.parquet")
+    with pytest.raises(InputError, match=r"old\.parquet: written by an older Mamori.*src_scope"):
+        connect(tmp_path)

@@ -40,7 +40,7 @@ from mamori.detect.schema import DNS, EVENTS, FLOWS
 from mamori.detect.spark_engine import check_master, detect_spark, preflight, spark_session
 from mamori.detect.sqldialect import to_spark
 from tests.detect.logfiles import small_world
-from tests.detect.rules_support import dns, ev, flow
+from tests.detect.rules_support import dns, ev, flow, table_of
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -128,11 +128,7 @@ def _network_extras(data: Path) -> None:
     for table, rows in ((FLOWS, flows), (DNS, queries), (EVENTS, _cloudtrail_extras(when))):
         for row in rows:
             row["account_id"] = ACCOUNT
-        frame = pa.Table.from_pylist(
-            [{name: row.get(name) for name in table.schema.names} for row in rows],
-            schema=table.schema,
-        )
-        pq.write_table(frame, data / table.name / "extra-records.parquet")
+        pq.write_table(table_of(rows, table.schema), data / table.name / "extra-records.parquet")
 
 
 def _cloudtrail_extras(when: datetime) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mamori.core import Finding, InputError
 from mamori.detect.findings import finding_of
@@ -62,7 +63,24 @@ def _parquet(
     files = tuple(dataset_files(folder, name))
     if not files:
         return TableInput(schema, data=schema.empty_table())
+    _check_columns(files, schema)
     return TableInput(schema, files=files, time_column=time_column, since=since)
+
+
+def _check_columns(files: tuple[Path, ...], schema: pa.Schema) -> None:
+    """Parts written by an older Mamori may lack a column the rules now read; read as NULL it
+    would silence those rules without a word, so such a store is refused by name."""
+    for path in files:
+        try:
+            names = set(pq.read_schema(path).names)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{path}: cannot read this ingested part: {exc}") from None
+        missing = [n for n in schema.names if n not in names]
+        if missing:
+            raise InputError(
+                f"{path}: written by an older Mamori, without {', '.join(missing)}; ingest the"
+                " logs again into a new --data-dir"
+            )
 
 
 def _memory(data: pa.Table | None, schema: pa.Schema) -> TableInput:

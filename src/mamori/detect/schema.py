@@ -93,6 +93,12 @@ FLOWS = Table(
             ("flow_direction", _STR),  # ingress | egress (v5)
             ("pkt_src_addr", _STR),
             ("pkt_dst_addr", _STR),
+            # What src_addr / dst_addr are: "private" (RFC 1918, loopback, link-local, CGNAT;
+            # IPv6 ULA, link-local, loopback), "public", or NULL for what is not an address.
+            # Worked out once at ingest: every network rule asks, and in SQL it cost a regex
+            # and a parse per record per rule.
+            ("src_scope", _STR),
+            ("dst_scope", _STR),
             ("source_file", _STR),
             ("raw", _STR),  # the original line
         ]

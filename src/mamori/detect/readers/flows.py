@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from mamori.detect.readers.common import TS_TYPE, Problems, ReadError, decode_text, inflate
+from mamori.detect.readers.scope import ip_scope
 from mamori.detect.schema import FLOWS
 
 DEFAULT_FORMAT = (
@@ -150,6 +151,10 @@ def convert(
             value = pc.if_else(present, text, None)
         columns[column] = value
     columns["raw"] = raw
+    for side in ("src", "dst"):
+        address = columns.get(f"{side}_addr")
+        if address is not None:
+            columns[f"{side}_scope"] = ip_scope(address)
     arrays = [
         columns[f.name] if f.name in columns else filled.get(f.name, pa.nulls(rows, f.type))
         for f in FLOWS.schema

@@ -215,6 +215,8 @@ def finding_sql(
     having: str | None = None,
     group: Iterable[str] = (),
     prefilter: bool = False,
+    distinct: str | None = None,
+    pre: Mapping[str, str] | None = None,
 ) -> str:
     """Wrap a query of matched records into the contract's columns.
 
@@ -226,6 +228,11 @@ def finding_sql(
     `prefilter` (with `having`) first finds the groups that pass `having`, then builds evidence
     and detail for those groups only: the same rows, far cheaper when most groups fail (flow
     rules have hundreds of thousands of groups and a handful of findings).
+
+    `distinct` (with `prefilter`) makes that key pass two-level: rows are first reduced to one
+    per group and value of the `distinct` column, with the `pre` aggregates (name -> expression)
+    beside it, and `having` is written over that: `count(*)` counts distinct values. Exact, and
+    about half the time of `count(DISTINCT ...)` over millions of flow records.
     """
     keys = ["account_id", "region", "resource_id", "actor", *group]
     facts = ", ".join(f"{key} := {expr}" for key, expr in detail.items())
@@ -235,9 +242,17 @@ def finding_sql(
         # a CTE with two readers, evidence strings and all, while the key pass needs only a few
         # columns. NULL keys form groups too, so the join back matches them null-safely.
         on = " AND ".join(f"m0.{key} IS NOT DISTINCT FROM hk.{key}" for key in keys)
+        key_list = ", ".join(keys)
+        source = f"({matched}) k"
+        if distinct:
+            extra = "".join(f", {expr} AS {name}" for name, expr in (pre or {}).items())
+            source = (
+                f"(SELECT {key_list}, {distinct}{extra} FROM ({matched}) d"
+                f" GROUP BY {key_list}, {distinct}) k"
+            )
         matched = (
-            f"SELECT m0.* FROM ({matched}) m0 JOIN (SELECT {', '.join(keys)} FROM ({matched}) k"
-            f" GROUP BY {', '.join(keys)} HAVING {having}) hk ON {on}"
+            f"SELECT m0.* FROM ({matched}) m0 JOIN (SELECT {key_list} FROM {source}"
+            f" GROUP BY {key_list} HAVING {having}) hk ON {on}"
         )
         having = None
     with_sql = f"WITH {ctes + ', ' if ctes else ''}m AS ({matched})"

@@ -174,15 +174,19 @@ pentest_rules("IAMUser", _NOT_S3, _IAM_RESOURCE, "AwsIamUser")
 
 # An instance role session (its name is the instance id) calling from a public address that is
 # not the one its session first called from: the credentials left the instance.
+_INSTANCE_SESSION = "regexp_full_match({}.session_name, 'i-[0-9a-f]{{8}}([0-9a-f]{{9}})?')"
+# The session filters repeat the outer query's (same session, so the same answers) so that the
+# first address is worked out for instance sessions only, not for every session in the logs.
 _FIRST_IP = (
-    "SELECT arg_min(f.source_ip, f.event_time) FROM events f"
-    " WHERE f.account_id = e.account_id AND f.session_issuer_arn = e.session_issuer_arn"
+    "SELECT arg_min(f.source_ip, f.event_time) FROM events f"  # noqa: S608 - constants
+    f" WHERE f.principal_type = 'AssumedRole' AND {_INSTANCE_SESSION.format('f')}"
+    " AND f.account_id = e.account_id AND f.session_issuer_arn = e.session_issuer_arn"
     " AND f.session_name = e.session_name AND is_ip(f.source_ip)"
 )
 event_rule(
     "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
-    where="e.principal_type = 'AssumedRole' AND regexp_full_match(e.session_name,"
-    " 'i-[0-9a-f]{8}([0-9a-f]{9})?') AND e.invoked_by IS NULL AND e.vpc_endpoint_id IS NULL"
+    where=f"e.principal_type = 'AssumedRole' AND {_INSTANCE_SESSION.format('e')}"
+    " AND e.invoked_by IS NULL AND e.vpc_endpoint_id IS NULL"
     " AND is_ip(e.source_ip) AND NOT is_private_ip(e.source_ip)"
     f" AND e.source_ip <> ({_FIRST_IP}) AND {not_trusted('e.source_ip')}",
     resource="coalesce(e.access_key_id, e.principal_arn)",

@@ -18,10 +18,10 @@ from mamori.detect.rules.base import (
 )
 
 _RESOURCE = "coalesce(f.instance_id, f.interface_id, f.dst_addr)"
-_EXTERNAL_SRC = (
-    f"is_ip(f.src_addr) AND NOT is_private_ip(f.src_addr) AND {not_trusted('f.src_addr')}"
-)
-_OUTBOUND = "is_private_ip(f.src_addr) AND is_ip(f.dst_addr) AND NOT is_private_ip(f.dst_addr)"
+# The scopes are the reader's (schema.FLOWS): the macros is_ip / is_private_ip per record cost
+# a regex and a parse per address per rule.
+_EXTERNAL_SRC = f"f.src_scope = 'public' AND {not_trusted('f.src_addr')}"
+_OUTBOUND = "f.src_scope = 'private' AND f.dst_scope = 'public'"
 _FLOW_DETAIL = {
     "destinations": distinct_list("dst_addr"),
     "ports": distinct_list("dst_port", 20),
@@ -53,6 +53,8 @@ def flow_rule(
     resource: str = _RESOURCE,
     ctes: str = "",
     detail: Mapping[str, str] | None = None,
+    distinct: str | None = None,
+    pre: Mapping[str, str] | None = None,
     **meta: Any,
 ) -> Rule:
     sql = finding_sql(
@@ -62,6 +64,8 @@ def flow_rule(
         having=having,
         group=group,
         prefilter=True,
+        distinct=distinct,
+        pre=pre,
     )
     return register(Rule(finding_type=finding_type, data_source="vpc-flow", sql=sql, **meta))
 
@@ -71,8 +75,10 @@ flow_rule(
     "Recon:EC2/Portscan",
     where="f.protocol IN (6, 17)",
     group=("win", "dst_addr"),
-    having="count(DISTINCT dst_port) >= 20 AND avg(CASE WHEN action = 'REJECT' THEN 1.0"
-    " ELSE 0.0 END) >= 0.5",
+    # 20 distinct ports, at least half of the records rejected.
+    distinct="dst_port",
+    pre={"records": "count(*)", "rejected": "sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END)"},
+    having="count(*) >= 20 AND sum(rejected) * 2 >= sum(records)",
     severity=5.0,
     tactic=_RECON[0],
     technique_id="T1046",
@@ -89,7 +95,8 @@ flow_rule(
     where="f.protocol IN (6, 17)",
     resource="coalesce(f.vpc_id, f.account_id)",
     group=("win", "dst_port"),
-    having="count(DISTINCT dst_addr) >= 20",
+    distinct="dst_addr",  # 20 distinct hosts
+    having="count(*) >= 20",
     severity=5.0,
     tactic=_RECON[0],
     technique_id=_RECON[1],
