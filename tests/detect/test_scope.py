@@ -51,8 +51,8 @@ def _macros(values: list[str | None]) -> list[str | None]:
         con.execute(macro)
     con.register("t", pa.table({"ip": pa.array(values, pa.string())}))
     rows = con.sql(
-        "SELECT CASE WHEN ip IS NULL OR NOT is_ip(ip) THEN NULL WHEN is_private_ip(ip) THEN 'private'"
-        " ELSE 'public' END FROM t"
+        "SELECT CASE WHEN ip IS NULL OR NOT is_ip(ip) THEN NULL"
+        " WHEN is_private_ip(ip) THEN 'private' ELSE 'public' END FROM t"
     ).fetchall()
     return [r[0] for r in rows]
 

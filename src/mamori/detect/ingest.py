@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +36,13 @@ import pyarrow.parquet as pq
 from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
 from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe, read_batch_whole
-from mamori.detect.readers.parallel import BatchPool
+from mamori.detect.readers.parallel import (
+    PART_COMPRESSION,
+    BatchPool,
+    WrittenPart,
+    final_part,
+    temp_part,
+)
 from mamori.detect.readers.sources import is_before, is_s3, read_bytes
 from mamori.detect.schema import TABLES
 
@@ -114,6 +119,11 @@ class _Ledger:
         self._db.close()
 
 
+# A write under way: its future (the temp parts it writes), the ledger entries of the rows in
+# them, and the parts worker processes wrote, to be put in place with it.
+_Writing = tuple[Future[list[Path]], list[tuple[InputFile, str, int]], list[Path]]
+
+
 class _PartWriter:
     """Buffers finished files' rows per table and writes them out as Parquet parts.
 
@@ -128,20 +138,20 @@ class _PartWriter:
         self.buffer: dict[str, list[pa.Table]] = {}
         self.buffered = 0
         self.pending: list[tuple[InputFile, str, int]] = []
+        self.written: list[Path] = []  # parts written by worker processes, not yet in place
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="mamori-parts")
-        self._writing: tuple[Future[list[Path]], list[tuple[InputFile, str, int]]] | None = None
+        self._writing: _Writing | None = None
 
     def write_temp(self, table: str, chunks: list[pa.Table]) -> Path:
         folder = self.data_dir / table
         folder.mkdir(parents=True, exist_ok=True)
-        # A dot name: dataset_files() does not see a part until it is renamed in place.
-        path = folder / f".part-{uuid.uuid4().hex}.parquet.tmp"
-        pq.write_table(pa.concat_tables(chunks), path, compression="zstd")
+        path = temp_part(folder)
+        pq.write_table(pa.concat_tables(chunks), path, compression=PART_COMPRESSION)
         return path
 
     def publish(self, temps: list[Path]) -> None:
         for temp in temps:
-            final = temp.with_name(temp.name.removeprefix(".").removesuffix(".tmp"))
+            final = final_part(temp)
             os.replace(temp, final)
             self.report.parts.append(final)
 
@@ -152,13 +162,19 @@ class _PartWriter:
         self.buffered += sum(c.num_rows for c in chunks)
         self.pending.extend(entries)
 
+    def stage_written(self, part: WrittenPart, entries: list[tuple[InputFile, str, int]]) -> None:
+        """A part a worker wrote: put in place with the next commit, as if it were buffered."""
+        self.written.append(part.path)
+        self.buffered += part.rows
+        self.pending.extend(entries)
+
     def commit(self) -> None:
         """Start writing what is buffered, once the write before it is over and in place."""
         self.settle()
-        buffer, pending = self.buffer, self.pending
-        self.buffer, self.buffered, self.pending = {}, 0, []
-        if buffer or pending:
-            self._writing = (self._thread.submit(self._write_all, buffer), pending)
+        buffer, pending, written = self.buffer, self.pending, self.written
+        self.buffer, self.buffered, self.pending, self.written = {}, 0, [], []
+        if buffer or pending or written:
+            self._writing = (self._thread.submit(self._write_all, buffer), pending, written)
 
     def _write_all(self, buffer: dict[str, list[pa.Table]]) -> list[Path]:
         return [self.write_temp(t, chunks) for t, chunks in buffer.items() if chunks]
@@ -167,9 +183,9 @@ class _PartWriter:
         """Wait for the write under way; put its parts in place, then its files in the ledger.
         A write that failed raises here, and its files stay out of the ledger."""
         if self._writing is not None:
-            future, pending = self._writing
+            future, pending, written = self._writing
             self._writing = None
-            self.publish(future.result())
+            self.publish(written + future.result())
             self.ledger.add(pending)
 
     def close(self) -> None:
@@ -345,7 +361,7 @@ class _Window:
             except FILE_FAULTS as exc:
                 unread[index] = describe(exc, item.uri)
 
-        def deliver(read: tuple[list[FileResult], pa.Table] | None) -> None:
+        def deliver(read: tuple[list[FileResult], pa.Table | WrittenPart] | None) -> None:
             self._take_batch(items, unread, read)
 
         if pool is None or pool.broken:
@@ -357,14 +373,16 @@ class _Window:
         self,
         items: list[InputFile],
         unread: dict[int, str],
-        read: tuple[list[FileResult], pa.Table] | None,
+        read: tuple[list[FileResult], pa.Table | WrittenPart] | None,
     ) -> None:
         report = self.writer.report
         results, whole = read or ([], None)
         # A batch that fits in a part is staged as the one table it came as, all its files at
         # once: the same rows as staging file by file, in a table of one chunk, not one a
         # file, which Parquet writes at half the cost. Larger ones go file by file, to spill.
-        at_once = whole is not None and whole.num_rows <= self.batch_records
+        # A worker writes a batch that fits as a part itself (readers.parallel).
+        rows = whole.rows if isinstance(whole, WrittenPart) else whole.num_rows if whole else 0
+        at_once = whole is not None and rows <= self.batch_records
         table = TABLE_OF[self.kind]
         entries: list[tuple[InputFile, str, int]] = []
         pending = iter(results)
@@ -379,16 +397,20 @@ class _Window:
             if result.error is not None:
                 report.errors.append((item.uri, result.error))
             elif at_once:
-                total = sum(chunk.num_rows for chunk in result.tables)
+                total = sum(chunk.num_rows for chunk in result.tables) + result.written
                 _count(report, item, table, total, result.problems)
                 entries.append((item, self.kind, total))
             else:
                 chunks = _pieces(result.tables, _chunk_rows(self.batch_records))
                 _take(item, self.kind, chunks, result.problems, self.writer, self.batch_records)
-        if at_once and whole is not None and entries:
-            if self.writer.buffered + whole.num_rows > self.batch_records:
+        if isinstance(whole, WrittenPart):
+            if self.writer.buffered + rows > self.batch_records:
                 self.writer.commit()
-            self.writer.stage(table, [whole] if whole.num_rows else [], entries)
+            self.writer.stage_written(whole, entries)
+        elif at_once and whole is not None and entries:
+            if self.writer.buffered + rows > self.batch_records:
+                self.writer.commit()
+            self.writer.stage(table, [whole] if rows else [], entries)
 
 
 _WORKER_DIED = (
@@ -403,8 +425,12 @@ class _Pools:
     `before_start` is called first: the workers are forked, and a fork must not copy a thread
     in the middle of writing a part."""
 
-    def __init__(self, before_start: Callable[[], None]) -> None:
+    def __init__(
+        self, before_start: Callable[[], None], data_dir: Path, batch_records: int
+    ) -> None:
         self.current: BatchPool | None = None
+        self._data_dir = data_dir
+        self._batch_records = batch_records
         self.started = False
         self._asked = False
         self._before_start = before_start
@@ -415,6 +441,8 @@ class _Pools:
                 self.started = True
                 self._before_start()
                 self.current = BatchPool(os.cpu_count())
+                folders = {kind: self._data_dir / TABLE_OF[kind] for kind in POOLED_KINDS}
+                self.current.write_parts_in(folders, self._batch_records)
             self._asked = True
         return self.current
 
@@ -487,7 +515,7 @@ def ingest(
 
         s3_client = boto3.client("s3")
     seen: set[tuple[str, str]] = set()
-    pools = _Pools(writer.settle)
+    pools = _Pools(writer.settle, data_dir, batch_records)
     try:
         for source in sources:
             window = _Window(source.kind, writer, batch_records, s3_client, pools)

@@ -54,6 +54,7 @@ class FileResult:
     tables: list[pa.Table] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
     error: str | None = None
+    written: int = 0  # rows written to a part by the worker that read the file (not in tables)
 
 
 def _alone(kind: str, item: InputFile, data: bytes, chunk_rows: int) -> FileResult:
