@@ -114,6 +114,17 @@ def test_flow_batch_fills_each_files_account_and_region() -> None:
         assert table.num_rows == len(FLOW_V5_LINES)
 
 
+def sample_logs(root: Path, copies: int, *, flows: bool = True) -> list[Source]:
+    """The sample files (good and broken) `copies` times over under `root`, and their sources."""
+    for copy in range(copies):
+        for name, content in _CT_FILES.items():
+            put(root, f"{CT_DIR}/{copy}-{name}", content)
+        for name, content in _FLOW_FILES.items() if flows else ():
+            put(root, f"{FLOW_DIR}/{copy}-{name}", content)
+    kinds = ["cloudtrail", "vpc-flow"] if flows else ["cloudtrail"]
+    return [Source(kind, str(root)) for kind in kinds]
+
+
 def _parts(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return {
         name: sorted(

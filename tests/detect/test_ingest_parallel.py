@@ -13,19 +13,14 @@ import pytest
 from mamori.detect import ingest as ingest_module
 from mamori.detect.ingest import Source, ingest
 from mamori.detect.readers import InputFile, parallel
-from tests.detect.logfiles import CT_DIR, FLOW_DIR, put
-from tests.detect.test_ingest_batch import _CT_FILES, _FLOW_FILES, _parts
+from tests.detect.logfiles import CT_DIR, put
+from tests.detect.test_ingest_batch import _CT_FILES, _parts, sample_logs
 
 _COPIES = 4  # each sample file this many times, for several batches of two files
 
 
 def _logs(root: Path) -> list[Source]:
-    for copy in range(_COPIES):
-        for name, content in _CT_FILES.items():
-            put(root, f"{CT_DIR}/{copy}-{name}", content)
-        for name, content in _FLOW_FILES.items():
-            put(root, f"{FLOW_DIR}/{copy}-{name}", content)
-    return [Source("cloudtrail", str(root)), Source("vpc-flow", str(root))]
+    return sample_logs(root, _COPIES)
 
 
 class _CountingPool(parallel.BatchPool):

@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from mamori.detect import ingest as ingest_module
-from mamori.detect.ingest import LEDGER_NAME, Source, ingest
+from mamori.detect.ingest import LEDGER_NAME, ingest
 from mamori.detect.readers import InputFile, parallel
 from mamori.detect.readers.batch import FileResult, read_batch_whole
 from tests.detect.logfiles import CT_DIR, put
-from tests.detect.test_ingest_batch import _CT_FILES, _parts
+from tests.detect.test_ingest_batch import _CT_FILES, _parts, sample_logs
 
 _Read = tuple[list[FileResult], pa.Table | parallel.WrittenPart] | None
 
@@ -88,10 +88,7 @@ def test_the_part_folders_are_fixed_before_the_workers_start(tmp_path: Path) -> 
 def test_parts_written_by_workers_are_put_in_place_and_in_the_ledger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logs = tmp_path / "logs"
-    for copy in range(4):
-        for name, content in _CT_FILES.items():
-            put(logs, f"{CT_DIR}/{copy}-{name}", content)
+    sources = sample_logs(tmp_path / "logs", 4, flows=False)
     monkeypatch.setattr(ingest_module, "BATCH_MIN_FILES", 1)
     monkeypatch.setattr(ingest_module, "WINDOW_FILES", 3)
     written: list[Path] = []
@@ -106,7 +103,7 @@ def test_parts_written_by_workers_are_put_in_place_and_in_the_ledger(
     for cores in (2, 1):
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         data = tmp_path / f"data-{cores}"
-        report = ingest([Source("cloudtrail", str(logs))], data, batch_records=1000)
+        report = ingest(sources, data, batch_records=1000)
         with sqlite3.connect(data / LEDGER_NAME) as db:
             ledger = sorted(uri for (uri,) in db.execute("SELECT uri FROM ingested"))
         assert not list((data / "events").glob(".*"))  # every part renamed in place

@@ -10,10 +10,9 @@ import pyarrow as pa
 import pytest
 
 from mamori.detect import ingest as ingest_module
-from mamori.detect.ingest import Source, ingest
+from mamori.detect.ingest import ingest
 from mamori.detect.readers.batch import read_batch_whole
-from tests.detect.logfiles import CT_DIR, FLOW_DIR, put
-from tests.detect.test_ingest_batch import _CT_FILES, _FLOW_FILES, _item, _parts
+from tests.detect.test_ingest_batch import _CT_FILES, _FLOW_FILES, _item, _parts, sample_logs
 
 
 def _sorted_rows(tables: list[pa.Table]) -> list[dict[str, Any]]:
@@ -38,13 +37,7 @@ def test_the_whole_table_holds_every_files_rows(kind: str, files: dict[str, byte
 def test_staging_whole_batches_equals_staging_file_by_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logs = tmp_path / "logs"
-    for copy in range(3):
-        for name, content in _CT_FILES.items():
-            put(logs, f"{CT_DIR}/{copy}-{name}", content)
-        for name, content in _FLOW_FILES.items():
-            put(logs, f"{FLOW_DIR}/{copy}-{name}", content)
-    sources = [Source("cloudtrail", str(logs)), Source("vpc-flow", str(logs))]
+    sources = sample_logs(tmp_path / "logs", 3)
     monkeypatch.setattr(ingest_module, "BATCH_MIN_FILES", 1)
     monkeypatch.setattr(ingest_module, "WINDOW_FILES", 7)
     outcomes = []
