@@ -286,6 +286,18 @@ def test_path_facts_for_each_layout() -> None:
     assert path_facts(f"CloudTrail/{DNS_DIR}/f.log").kind == "dns"
 
 
+def test_loose_files_beside_a_delivery_layout_are_not_logs(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    put(tmp_path, "labels.json", b"[]")  # what `mamori demo logs` writes beside AWSLogs/
+    for kind in ("cloudtrail", "dns"):
+        assert "labels.json" not in [Path(f.uri).name for f in list_files(str(tmp_path), kind)]
+    # A folder of loose files without the layout is still read.
+    put(tmp_path / "loose", "export.json", b'{"Records": []}')
+    assert [Path(f.uri).name for f in list_files(str(tmp_path / "loose"), "cloudtrail")] == [
+        "export.json"
+    ]
+
+
 def test_local_listing_picks_each_kind_from_a_shared_tree(tmp_path: Path) -> None:
     write_tree(tmp_path)
     put(tmp_path, f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2024/03/05/d.json.gz", b"{}")

@@ -173,9 +173,9 @@ def detect(
                 f"hub: {st.inserted} new, {st.updated} updated, {st.deferred} update(s) deferred"
                 f" (--update-every {update_every})"
             )
-        for uri, message in report.errors:
-            err.print(f"[yellow]error:[/] {_esc(uri)}: {_esc(message)}", highlight=False)
-        for message in [*run.intel_errors, *run.result.errors]:
+        # The readers' messages name their file already; the others are given it here.
+        named = [m if m.startswith(uri) else f"{uri}: {m}" for uri, m in report.errors]
+        for message in [*named, *run.intel_errors, *run.result.errors]:
             err.print(f"[yellow]error:[/] {_esc(message)}", highlight=False)
 
 

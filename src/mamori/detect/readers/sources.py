@@ -7,7 +7,8 @@ layouts AWS delivers to:
     AWSLogs/<acct>/vpcdnsquerylogs/<vpc>/YYYY/MM/DD/<file>.log.gz
 
 The layout is used for account, region and day where present; files of another kind's layout
-(or CloudTrail digests) under the same folder are left to that kind's source."""
+(or CloudTrail digests) under the same folder are left to that kind's source, and a local folder
+that holds this kind's layout is read by it alone (loose files beside it are not logs)."""
 
 from __future__ import annotations
 
@@ -174,6 +175,10 @@ def _local_files(location: str, kind: str) -> Iterator[InputFile]:
         wanted_facts = _facts_if_wanted(full, kind)
         if wanted_facts is not None:
             found.append((full.split("/"), path, wanted_facts, stat))
+    # A folder holding AWS's delivery layout of this kind is read by the layout: a loose file
+    # beside it (a manifest, notes, the generator's labels) is not one of these logs.
+    if any(entry[2].kind == kind for entry in found):
+        found = [entry for entry in found if entry[2].kind == kind]
     # Sorted part by part, as paths compare ("a/x" before "a-b/x").
     found.sort(key=lambda entry: entry[0])
     for _, path, facts, stat in found:
