@@ -74,7 +74,7 @@ from mamori.identity.model import (
     is_aws_managed_arn,
 )
 from mamori.identity.policy import VERSION_2008, CompiledPolicy, Statement, compile_policy
-from mamori.identity.reporting import identity_finding, not_available
+from mamori.identity.reporting import Place, identity_finding, not_available
 
 KINDS = frozenset({"identity", "boundary", "session", "scp", "rcp", "resource", "trust"})
 GRANT_KINDS = frozenset({"identity", "session", "resource", "trust"})
@@ -496,18 +496,7 @@ def _lint_finding(
         types.append("Effects/Data Exposure")
     return identity_finding(
         generator_id=f"identity.policy-lint.{code}",
-        key=target.resource_id,
-        resources=[
-            Resource(
-                type=target.resource_type,
-                id=target.resource_id,
-                partition=partition,
-                region="global",
-                details={"policies": [e["policy"] for e in entries]},
-            )
-        ],
-        account_id=target.account,
-        region="global",
+        **_place(target, partition, {"policies": [e["policy"] for e in entries]}),
         types=types,
         severity=Severity.of(label),
         title=f"{spec.title}: {names}"[:250],
@@ -517,20 +506,26 @@ def _lint_finding(
     )
 
 
+def _place(
+    target: _Target | _Missing, partition: str, details: dict[str, Any] | None = None
+) -> Place:
+    """IAM policies are global: one finding per policied resource of an account."""
+    resource = Resource(
+        type=target.resource_type,
+        id=target.resource_id,
+        partition=partition,
+        region="global",
+        details=details or {},
+    )
+    return Place(
+        key=target.resource_id, resources=[resource], account_id=target.account, region="global"
+    )
+
+
 def _missing_finding(missing: _Missing, partition: str) -> Finding:
     return not_available(
         generator_id=UNAVAILABLE,
-        key=missing.resource_id,
-        resources=[
-            Resource(
-                type=missing.resource_type,
-                id=missing.resource_id,
-                partition=partition,
-                region="global",
-            )
-        ],
-        account_id=missing.account,
-        region="global",
+        **_place(missing, partition),
         types=list(_TYPES),
         title="Policy could not be linted",
         reason=f"{missing.resource_id}: {missing.reason}; it was not linted",

@@ -287,6 +287,15 @@ def outside_accounts(ids: str) -> str:
 
 
 ACTOR = "coalesce(e.principal_arn, e.principal_name, e.access_key_id, 'unknown')"
+RP = "e.request_parameters"
+
+
+def requested(field: str) -> str:
+    """The request's top-level parameter `field` (the resource a call names), else the account:
+    a change the request names nothing for is account-wide."""
+    return f"coalesce(json_extract_string({RP}, '$.{field}'), e.account_id)"
+
+
 SUCCESS = "e.error_code IS NULL"
 
 

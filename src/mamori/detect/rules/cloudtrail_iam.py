@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mamori.detect.rules.base import (
     EVENT_DETAIL,
+    RP,
     SUCCESS,
     Rule,
     burst_sql,
@@ -16,15 +17,15 @@ from mamori.detect.rules.base import (
     events_matched,
     outside_accounts,
     register,
+    requested,
     sql_list,
 )
 
-_RP = "e.request_parameters"
 _IAM = f"e.event_source = 'iam.amazonaws.com' AND {SUCCESS}"
-_TARGET_USER = f"json_extract_string({_RP}, '$.userName')"
-_TARGET_ROLE = f"json_extract_string({_RP}, '$.roleName')"
+_TARGET_USER = f"json_extract_string({RP}, '$.userName')"
+_TARGET_ROLE = f"json_extract_string({RP}, '$.roleName')"
 _ADMIN_POLICY = (
-    f"regexp_matches(coalesce(json_extract_string({_RP}, '$.policyArn'), ''),"
+    f"regexp_matches(coalesce(json_extract_string({RP}, '$.policyArn'), ''),"
     " ':policy/AdministratorAccess$')"
 )
 _ATTACH = "e.event_name IN ('AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy')"
@@ -38,7 +39,7 @@ _CREATED_BY_CALLER = (
     f" AND json_extract_string(c.request_parameters, '$.roleName') = {_TARGET_ROLE})))"
 )
 _OTHER_USER = f"{_TARGET_USER} IS NOT NULL AND {_TARGET_USER} <> coalesce(e.principal_name, '')"
-_TRUST_DOC = f"coalesce(json_extract_string({_RP}, '$.policyDocument'), '')"
+_TRUST_DOC = f"coalesce(json_extract_string({RP}, '$.policyDocument'), '')"
 # The trust policy names an account outside the organisation (the accounts in the logs), or any
 # principal at all.
 _TRUST_OUTSIDE = (
@@ -51,7 +52,7 @@ _PRINCIPAL_ARN = (
     "'arn:aws:iam::' || e.account_id || CASE WHEN "
     f"{_TARGET_USER} IS NOT NULL THEN ':user/' || {_TARGET_USER}"
     f" WHEN {_TARGET_ROLE} IS NOT NULL THEN ':role/' || {_TARGET_ROLE}"
-    f" ELSE ':group/' || coalesce(json_extract_string({_RP}, '$.groupName'), '?') END"
+    f" ELSE ':group/' || coalesce(json_extract_string({RP}, '$.groupName'), '?') END"
 )
 _PERSIST = "TA0003 Persistence"
 
@@ -77,7 +78,7 @@ event_rule(
 )
 
 _WILDCARD_DOC = (
-    f"regexp_matches(coalesce(json_extract_string({_RP}, '$.policyDocument'), ''),"
+    f"regexp_matches(coalesce(json_extract_string({RP}, '$.policyDocument'), ''),"
     ' \'"Action"\\s*:\\s*\\[?\\s*"\\*"\')'
 )
 event_rule(
@@ -87,9 +88,9 @@ event_rule(
     " OR (e.event_name IN ('PutUserPolicy', 'PutRolePolicy', 'PutGroupPolicy')"
     f" AND {_WILDCARD_DOC})"
     " OR (e.event_name = 'CreatePolicyVersion'"
-    f" AND coalesce(json_extract_string({_RP}, '$.setAsDefault'), 'false') = 'true'"
+    f" AND coalesce(json_extract_string({RP}, '$.setAsDefault'), 'false') = 'true'"
     f" AND {_WILDCARD_DOC}))",
-    resource=f"coalesce(json_extract_string({_RP}, '$.policyArn'), {_PRINCIPAL_ARN})",
+    resource=f"coalesce(json_extract_string({RP}, '$.policyArn'), {_PRINCIPAL_ARN})",
     severity=5.0,
     tactic="TA0004 Privilege Escalation",
     technique_id="T1098.003",
@@ -109,8 +110,8 @@ _VAULT_READS = (
     " AND e.event_name IN ('GetParameter', 'GetParameters', 'GetParametersByPath'))"
 )
 _SECRET_ID = (
-    f"coalesce(json_extract_string({_RP}, '$.secretId'), json_extract_string({_RP}, '$.name'),"
-    f" json_extract_string({_RP}, '$.path'), CAST(json_extract({_RP}, '$.names') AS VARCHAR))"
+    f"coalesce(json_extract_string({RP}, '$.secretId'), json_extract_string({RP}, '$.name'),"
+    f" json_extract_string({RP}, '$.path'), CAST(json_extract({RP}, '$.names') AS VARCHAR))"
 )
 register(
     Rule(
@@ -141,9 +142,9 @@ _ACCOUNT_ID = "'(^|[^0-9])([0-9]{12})([^0-9]|$)', 2"
 # Accounts outside the organisation or "all" added to the sharing of an EBS snapshot, an AMI or
 # an RDS snapshot.
 _SHARE_ADD = (
-    f"coalesce(CAST(json_extract({_RP}, '$.createVolumePermission.add') AS VARCHAR),"
-    f" CAST(json_extract({_RP}, '$.launchPermission.add') AS VARCHAR),"
-    f" CAST(json_extract({_RP}, '$.valuesToAdd') AS VARCHAR), '')"
+    f"coalesce(CAST(json_extract({RP}, '$.createVolumePermission.add') AS VARCHAR),"
+    f" CAST(json_extract({RP}, '$.launchPermission.add') AS VARCHAR),"
+    f" CAST(json_extract({RP}, '$.valuesToAdd') AS VARCHAR), '')"
 )
 event_rule(
     "Exfiltration:IAMUser/AnomalousBehavior",
@@ -158,10 +159,10 @@ event_rule(
     )
     + f" AND ({outside_accounts(f'regexp_extract_all({_SHARE_ADD}, {_ACCOUNT_ID})')}"
     f" OR regexp_matches(lower({_SHARE_ADD}), '\"all\"'))",
-    resource=f"coalesce(json_extract_string({_RP}, '$.snapshotId'),"
-    f" json_extract_string({_RP}, '$.imageId'),"
-    f" json_extract_string({_RP}, '$.dBSnapshotIdentifier'),"
-    f" json_extract_string({_RP}, '$.dBClusterSnapshotIdentifier'))",
+    resource=f"coalesce(json_extract_string({RP}, '$.snapshotId'),"
+    f" json_extract_string({RP}, '$.imageId'),"
+    f" json_extract_string({RP}, '$.dBSnapshotIdentifier'),"
+    f" json_extract_string({RP}, '$.dBClusterSnapshotIdentifier'))",
     detail={"shared_with": "any_value(shared_with)"},
     extra={"shared_with": _SHARE_ADD},
     severity=8.0,
@@ -177,13 +178,13 @@ event_rule(
 )
 
 # 0.0.0.0/0 or ::/0 on any port other than web ports 80 and 443.
-_WORLD = f'regexp_matches({_RP}, \'"cidrIp(v6)?"\\s*:\\s*"(0\\.0\\.0\\.0/0|::/0)"\')'
-_PORTS = f"regexp_extract_all({_RP}, '\"(fromPort|toPort)\"\\s*:\\s*(-?[0-9]+)', 2)"
+_WORLD = f'regexp_matches({RP}, \'"cidrIp(v6)?"\\s*:\\s*"(0\\.0\\.0\\.0/0|::/0)"\')'
+_PORTS = f"regexp_extract_all({RP}, '\"(fromPort|toPort)\"\\s*:\\s*(-?[0-9]+)', 2)"
 event_rule(
     "Policy:EC2/SecurityGroupOpenToWorld",
     where=f"{SUCCESS} AND e.event_name = 'AuthorizeSecurityGroupIngress' AND {_WORLD}"
     f" AND (len({_PORTS}) = 0 OR len(list_filter({_PORTS}, lambda p: p NOT IN ('80', '443'))) > 0)",
-    resource=f"coalesce(json_extract_string({_RP}, '$.groupId'), e.account_id)",
+    resource=requested("groupId"),
     detail={"ports": "list_sort(list_distinct(flatten(array_agg(ports))))"},
     extra={"ports": _PORTS},
     severity=5.0,

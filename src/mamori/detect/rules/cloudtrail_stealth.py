@@ -3,10 +3,9 @@ guard rails loosened (Defense Evasion)."""
 
 from __future__ import annotations
 
-from mamori.detect.rules.base import SUCCESS, event_rule, sql_list
+from mamori.detect.rules.base import RP, SUCCESS, event_rule, requested, sql_list
 
 _EVASION = "TA0005 Defense Evasion"
-_RP = "e.request_parameters"
 
 
 def _calls(source: str, names: tuple[str, ...]) -> str:
@@ -15,13 +14,13 @@ def _calls(source: str, names: tuple[str, ...]) -> str:
 
 def _id_in_request(pattern: str) -> str:
     """The first id of the given shape in the request, else the account (the resource)."""
-    return f"coalesce(nullif(regexp_extract({_RP}, '({pattern})', 1), ''), e.account_id)"
+    return f"coalesce(nullif(regexp_extract({RP}, '({pattern})', 1), ''), e.account_id)"
 
 
 event_rule(
     "Stealth:IAMUser/CloudTrailLoggingDisabled",
     where=_calls("cloudtrail.amazonaws.com", ("StopLogging", "DeleteTrail")),
-    resource=f"coalesce(json_extract_string({_RP}, '$.name'), e.account_id)",
+    resource=requested("name"),
     severity=2.0,
     tactic=_EVASION,
     technique_id="T1562.008",
@@ -38,11 +37,11 @@ event_rule(
 # or multi-region coverage or log file validation turned off, or a short lifecycle on the bucket
 # a trail writes to.
 _SELECTORS_WEAKENED = (
-    f"regexp_matches({_RP}, '\"includeManagementEvents\"\\s*:\\s*false')"
-    f' OR regexp_matches({_RP}, \'"readWriteType"\\s*:\\s*"(ReadOnly|WriteOnly)"\')'
+    f"regexp_matches({RP}, '\"includeManagementEvents\"\\s*:\\s*false')"
+    f' OR regexp_matches({RP}, \'"readWriteType"\\s*:\\s*"(ReadOnly|WriteOnly)"\')'
 )
 _TRAIL_WEAKENED = (
-    f"regexp_matches({_RP}, '\"(isMultiRegionTrail|includeGlobalServiceEvents"
+    f"regexp_matches({RP}, '\"(isMultiRegionTrail|includeGlobalServiceEvents"
     "|enableLogFileValidation)\"\\s*:\\s*false')"
 )
 _TRAIL_BUCKETS = (
@@ -58,10 +57,10 @@ event_rule(
     f" OR (e.event_name = 'UpdateTrail' AND {_TRAIL_WEAKENED})))"
     " OR (e.event_source = 's3.amazonaws.com'"
     " AND e.event_name IN ('PutBucketLifecycle', 'PutBucketLifecycleConfiguration')"
-    f" AND (json_extract_string({_RP}, '$.bucketName') IN ({_TRAIL_BUCKETS})"
-    f" OR json_extract_string({_RP}, '$.bucketName') ILIKE '%cloudtrail%')))",
-    resource=f"coalesce(json_extract_string({_RP}, '$.trailName'),"
-    f" json_extract_string({_RP}, '$.name'), json_extract_string({_RP}, '$.bucketName'))",
+    f" AND (json_extract_string({RP}, '$.bucketName') IN ({_TRAIL_BUCKETS})"
+    f" OR json_extract_string({RP}, '$.bucketName') ILIKE '%cloudtrail%')))",
+    resource=f"coalesce(json_extract_string({RP}, '$.trailName'),"
+    f" json_extract_string({RP}, '$.name'), json_extract_string({RP}, '$.bucketName'))",
     severity=5.0,
     tactic=_EVASION,
     technique_id="T1562.008",
@@ -115,8 +114,8 @@ event_rule(
     where=f"{SUCCESS} AND e.event_source = 'guardduty.amazonaws.com' AND ("
     "e.event_name IN ('DeleteDetector', 'StopMonitoringMembers', 'DeleteMembers',"
     " 'DisassociateFromMasterAccount', 'DisassociateFromAdministratorAccount')"
-    f" OR (e.event_name = 'UpdateDetector' AND regexp_matches({_RP}, '\"enable\"\\s*:\\s*false')))",
-    resource=f"coalesce(json_extract_string({_RP}, '$.detectorId'), e.account_id)",
+    f" OR (e.event_name = 'UpdateDetector' AND regexp_matches({RP}, '\"enable\"\\s*:\\s*false')))",
+    resource=requested("detectorId"),
     severity=8.0,
     tactic=_EVASION,
     technique_id="T1562.001",
@@ -170,10 +169,10 @@ event_rule(
 
 # Weak: deleted, shorter than 14 characters, or a character class no longer required.
 _WEAK_POLICY = (
-    f"coalesce(TRY_CAST(json_extract_string({_RP}, '$.minimumPasswordLength') AS INTEGER), 0)"
+    f"coalesce(TRY_CAST(json_extract_string({RP}, '$.minimumPasswordLength') AS INTEGER), 0)"
     " < 14 OR "
     + " OR ".join(
-        f"coalesce(json_extract_string({_RP}, '$.{flag}'), 'false') <> 'true'"
+        f"coalesce(json_extract_string({RP}, '$.{flag}'), 'false') <> 'true'"
         for flag in (
             "requireSymbols",
             "requireNumbers",
@@ -204,7 +203,7 @@ event_rule(
 event_rule(
     "Stealth:IAMUser/LogGroupDeleted",
     where=_calls("logs.amazonaws.com", ("DeleteLogGroup", "DeleteLogStream")),
-    resource=f"coalesce(json_extract_string({_RP}, '$.logGroupName'), e.account_id)",
+    resource=requested("logGroupName"),
     severity=5.0,
     tactic=_EVASION,
     technique_id="T1070",

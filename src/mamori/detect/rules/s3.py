@@ -8,6 +8,7 @@ from __future__ import annotations
 from mamori.detect.rules.base import (
     EVENT_DETAIL,
     LEARNED,
+    RP,
     SUCCESS,
     Rule,
     burst_sql,
@@ -15,13 +16,13 @@ from mamori.detect.rules.base import (
     events_matched,
     finding_sql,
     register,
+    requested,
 )
 from mamori.detect.rules.cloudtrail_access import S3_SOURCE, intel_caller_rules, pentest_rules
 
-_RP = "e.request_parameters"
-_BUCKET = f"coalesce(json_extract_string({_RP}, '$.bucketName'), e.account_id)"
+_BUCKET = requested("bucketName")
 _BPA_OFF = (
-    f"regexp_matches({_RP}, '\"(BlockPublicAcls|IgnorePublicAcls|BlockPublicPolicy"
+    f"regexp_matches({RP}, '\"(BlockPublicAcls|IgnorePublicAcls|BlockPublicPolicy"
     "|RestrictPublicBuckets)\"\\s*:\\s*false')"
 )
 _POLICY_WEAKENING = ("TA0005 Defense Evasion", "T1562", "Impair Defenses")
@@ -55,9 +56,9 @@ _bpa_rule(
 )
 
 _ANYONE = (
-    f'(regexp_matches({_RP}, \'"Principal"\\s*:\\s*("\\*"|\\{{\\s*"AWS"\\s*:\\s*\\[?\\s*"\\*")\')'
-    f" AND NOT regexp_matches({_RP}, '\"Condition\"'))"
-    f' OR regexp_matches({_RP}, \'global/AllUsers|"x-amz-acl"\\s*:\\s*\\[?\\s*"public-read\')'
+    f'(regexp_matches({RP}, \'"Principal"\\s*:\\s*("\\*"|\\{{\\s*"AWS"\\s*:\\s*\\[?\\s*"\\*")\')'
+    f" AND NOT regexp_matches({RP}, '\"Condition\"'))"
+    f' OR regexp_matches({RP}, \'global/AllUsers|"x-amz-acl"\\s*:\\s*\\[?\\s*"public-read\')'
 )
 event_rule(
     "Policy:S3/BucketAnonymousAccessGranted",
@@ -78,7 +79,7 @@ event_rule(
 event_rule(
     "Policy:S3/BucketPublicAccessGranted",
     where=f"{S3_SOURCE} AND {SUCCESS} AND e.event_name = 'PutBucketAcl'"
-    f" AND regexp_matches({_RP}, 'global/AuthenticatedUsers|authenticated-read')",
+    f" AND regexp_matches({RP}, 'global/AuthenticatedUsers|authenticated-read')",
     resource=_BUCKET,
     severity=5.0,
     tactic="TA0010 Exfiltration",
@@ -93,7 +94,7 @@ event_rule(
 event_rule(
     "Stealth:S3/ServerAccessLoggingDisabled",
     where=f"{S3_SOURCE} AND {SUCCESS} AND e.event_name = 'PutBucketLogging'"
-    f" AND NOT regexp_matches(coalesce({_RP}, ''), 'LoggingEnabled')",
+    f" AND NOT regexp_matches(coalesce({RP}, ''), 'LoggingEnabled')",
     resource=_BUCKET,
     severity=2.0,
     tactic="TA0005 Defense Evasion",
