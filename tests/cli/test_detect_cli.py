@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mamori.cli.main import EXIT_USAGE, app
-from mamori.detect.generator import TOR_EXIT_IPS, generate
+from mamori.detect.generator import TOR_EXIT_IPS
+from tests.detect.logfiles import small_world
 
 runner = CliRunner()
 ACCT = "111111111111"
@@ -18,19 +19,12 @@ ACCT = "111111111111"
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scenarios = ["cloudtrail-logging-disabled", "tor-caller", "root-usage"]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
     root = tmp_path_factory.mktemp("logs")
-    generate(
-        root,
-        accounts=[ACCT],
-        regions=["us-east-1"],
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        days=2,
-        events_per_day=400,
-        flows_per_day=300,
-        dns_per_day=100,
-        scenarios=["cloudtrail-logging-disabled", "tor-caller", "root-usage"],
+    return small_world(
+        root, start, scenarios, events_per_day=400, flows_per_day=300, dns_per_day=100
     )
-    return root
 
 
 def test_rules_list_names_every_detection() -> None:

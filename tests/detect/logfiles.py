@@ -170,8 +170,17 @@ def write_tree(root: Path) -> dict[str, int]:
     return {"events": 3, "flows": 3, "dns": 2}
 
 
-def small_world(root: Path, start: Any, scenarios: list[str], events_per_day: int = 150) -> Path:
-    """Two days of generated logs of one account and region with only `scenarios` planted."""
+def small_world(
+    root: Path,
+    start: Any,
+    scenarios: list[str] | None,
+    *,
+    days: int = 2,
+    events_per_day: int = 150,
+    flows_per_day: int = 50,
+    dns_per_day: int = 30,
+) -> Path:
+    """Generated logs of one account and region with `scenarios` planted (None: all of them)."""
     from mamori.detect.generator import generate
 
     generate(
@@ -179,10 +188,10 @@ def small_world(root: Path, start: Any, scenarios: list[str], events_per_day: in
         accounts=["111111111111"],
         regions=["us-east-1"],
         start=start,
-        days=2,
+        days=days,
         events_per_day=events_per_day,
-        flows_per_day=50,
-        dns_per_day=30,
+        flows_per_day=flows_per_day,
+        dns_per_day=dns_per_day,
         scenarios=scenarios,
     )
     return root

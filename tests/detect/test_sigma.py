@@ -25,6 +25,7 @@ from mamori.detect.rules.base import _FINDING_TYPE, RULES
 from mamori.detect.sigma import SigmaImport, convert_text, import_sigma, sigma_files
 from mamori.detect.sigma.meta import attack, camel_name, severity
 from mamori.detect.sigma.pipeline import json_path
+from tests.detect.logfiles import small_world
 from tests.detect.rules_support import ACCOUNT, ALICE, connection, ev
 
 runner = CliRunner()
@@ -509,18 +510,10 @@ def test_import_leaves_the_registry_alone() -> None:
 
 @pytest.fixture(scope="module")
 def demo_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mamori.detect.generator import generate
-
     root = tmp_path_factory.mktemp("sigma-demo")
-    generate(
-        root / "logs",
-        accounts=["111111111111"],
-        regions=["us-east-1"],
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        days=1,
-        events_per_day=400,
-        flows_per_day=0,
-        dns_per_day=0,
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    small_world(
+        root / "logs", start, None, days=1, events_per_day=400, flows_per_day=0, dns_per_day=0
     )
     return root
 
