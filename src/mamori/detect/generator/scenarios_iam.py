@@ -54,12 +54,10 @@ def _key_for_other(ctx: Context) -> None:
     ctx.label(thief.arn, victim.arn, t, remote_ip=ip)
 
 
-def _trust(principal: str) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{principal}:root"},
-        "Action": "sts:AssumeRole",
-    }
+def _trust(principal: str | dict[str, str]) -> str:
+    """A trust policy as CloudTrail records it (JSON text): an account id or a Principal."""
+    who = {"AWS": f"arn:aws:iam::{principal}:root"} if isinstance(principal, str) else principal
+    statement = {"Effect": "Allow", "Principal": who, "Action": "sts:AssumeRole"}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
@@ -373,16 +371,7 @@ _ANOMALIES = (
 def _anomalous(ctx: Context) -> None:
     admin, victim = ctx.world.people[4], ctx.person(3)
     instance = ctx.instance(0).instance_id
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = _trust({"Service": "ec2.amazonaws.com"})
     steps = [
         ("iam", "CreateRole", {"roleName": "ops-helper", "assumeRolePolicyDocument": trust}),
         (
