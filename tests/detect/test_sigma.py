@@ -119,31 +119,32 @@ def test_all_needs_every_value() -> None:
     )
 
 
-def test_wildcards_and_literal_like_characters() -> None:
-    hit("sel: {eventName: 'Create*Key'}\ncondition: sel", ev("CreateAccessKey"), ev("CreateKeys"))
-    hit("sel: {eventName: 'Get?ser'}\ncondition: sel", ev("GetUser"), ev("GetUsser"))
-    # `%` and `_` are ordinary characters in Sigma, not LIKE wildcards.
-    hit(
-        "sel: {userAgent: 'a_b'}\ncondition: sel",
-        ev("x", user_agent="A_B"),
-        ev("x", user_agent="axb"),
-    )
-    hit(
-        "sel: {userAgent|contains: '100%'}\ncondition: sel",
-        ev("x", user_agent="at 100% load"),
-        ev("x", user_agent="at 1000 load"),
-    )
-    # An escaped star is a literal star; a backslash is a backslash.
-    hit(
-        "sel: {userAgent: 'a\\*b'}\ncondition: sel",
-        ev("x", user_agent="a*b"),
-        ev("x", user_agent="axb"),
-    )
-    hit(
-        "sel: {userAgent|endswith: 'C:\\\\tools'}\ncondition: sel",
-        ev("x", user_agent="run C:\\tools"),
-        ev("x", user_agent="run C:tools"),
-    )
+@pytest.mark.parametrize(
+    ("selection", "yes", "no"),
+    [
+        ("{eventName: 'Create*Key'}", ev("CreateAccessKey"), ev("CreateKeys")),
+        ("{eventName: 'Get?ser'}", ev("GetUser"), ev("GetUsser")),
+        # `%` and `_` are ordinary characters in Sigma, not LIKE wildcards.
+        ("{userAgent: 'a_b'}", ev("x", user_agent="A_B"), ev("x", user_agent="axb")),
+        (
+            "{userAgent|contains: '100%'}",
+            ev("x", user_agent="at 100% load"),
+            ev("x", user_agent="at 1000 load"),
+        ),
+        # An escaped star is a literal star; a backslash is a backslash.
+        ("{userAgent: 'a\\*b'}", ev("x", user_agent="a*b"), ev("x", user_agent="axb")),
+        (
+            "{userAgent|endswith: 'C:\\\\tools'}",
+            ev("x", user_agent="run C:\\tools"),
+            ev("x", user_agent="run C:tools"),
+        ),
+    ],
+    ids=["star", "question", "underscore", "percent", "escaped-star", "backslash"],
+)
+def test_wildcards_and_literal_like_characters(
+    selection: str, yes: dict[str, Any], no: dict[str, Any]
+) -> None:
+    hit(f"sel: {selection}\ncondition: sel", yes, no)
 
 
 def test_cased_is_case_sensitive() -> None:
