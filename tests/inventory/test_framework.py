@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from mamori.aws import AccountSession, AwsOptions
+from mamori.core import DataUnavailable
 from mamori.inventory import Snapshot, is_unavailable
 from mamori.inventory.framework import (
     CollectContext,
@@ -19,6 +20,7 @@ from mamori.inventory.framework import (
     UndeclaredCallError,
     parse_calls,
 )
+from mamori.inventory.runner import _run_task, _Task
 
 OPTIONS = AwsOptions(max_attempts=1, retry_mode="standard")
 
@@ -101,3 +103,20 @@ def test_throttling_after_retries_is_recorded(session: AccountSession) -> None:
 def test_pick_returns_one_key(session: AccountSession) -> None:
     ctx = _ctx(session, ["sts.get_caller_identity"])
     assert ctx.call("sts", "get_caller_identity", pick="Account") == "123456789012"
+
+
+def test_a_crashed_collector_names_itself_where_its_data_is_missing(
+    session: AccountSession,
+) -> None:
+    def half_done(ctx: CollectContext) -> None:
+        ctx.put("first", [])
+        raise RuntimeError("dictionary changed size during iteration")
+
+    spec = CollectorSpec("test", "regional", parse_calls([]), half_done)
+    snap = Snapshot()
+    _run_task(_Task(session, spec, "us-east-1", "us-east-1"), snap)
+    assert snap.data("123456789012", "test", "us-east-1", "first") == []
+    with pytest.raises(DataUnavailable, match=r"RuntimeError.*collector failed: dictionary"):
+        snap.data("123456789012", "test", "us-east-1", "second")
+    with pytest.raises(DataUnavailable, match="NotCollected"):
+        snap.data("123456789012", "test", "eu-west-1", "second")

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto.backends import get_backend
 
 from mamori.aws import AccountSession, AwsOptions
+from mamori.inventory.runner import select_collectors
 
 MAIN_ACCOUNT = "123456789012"
 OPTIONS = AwsOptions(max_attempts=2, retry_mode="standard")
@@ -48,6 +50,22 @@ class Env:
                 )
                 self.sessions[label] = AccountSession(account, sess, OPTIONS)
         return self.sessions[label]
+
+    def warm_backends(self, services: list[str]) -> None:
+        """Create moto's per-region backends before a threaded collect: moto builds them
+        lazily, and a listing that walks every region of an account (CloudTrail's shadow
+        trails) fails with "dictionary changed size" if another thread adds one meanwhile."""
+        calls = {c.split(".", 1)[0] for s in select_collectors(services) for c in s.calls}
+        for name in sorted(calls):
+            try:
+                backends = get_backend(name)  # type: ignore[arg-type]
+            except (ModuleNotFoundError, KeyError):  # no moto backend for it
+                continue
+            for sess in self.sessions.values():
+                per_region = backends[sess.account_id]
+                for region in [*self.regions, "aws"]:
+                    if region in per_region.regions:
+                        per_region[region]
 
     def account(self, label: str = "main") -> str:
         return self.session(label).account_id

@@ -184,8 +184,24 @@ class Snapshot:
             raise DataUnavailable(what, "NotCollected", "service not collected here")
         block = per_region[region]
         if not isinstance(block, dict) or key not in block:
+            crash = self._collector_crash(account, service, region)
+            if crash is not None:
+                raise DataUnavailable(what, crash.code, f"the collector failed: {crash.message}")
             raise DataUnavailable(what, "Missing", "not in the snapshot")
         return _raise_if_unavailable(what, block[key])
+
+    def _collector_crash(self, account: str, service: str, region: str) -> CollectionError | None:
+        """Why a key is missing when its collector stopped part-way: that, not "missing", is
+        what a reader of a NOT_AVAILABLE result needs."""
+        return next(
+            (
+                e
+                for e in self.errors
+                if e.operation == "collector"
+                and (e.account, e.service, e.region) == (account, service, region)
+            ),
+            None,
+        )
 
     def resources(self, account: str, service: str, region: str, key: str) -> list[Res]:
         items = self.data(account, service, region, key)
