@@ -12,7 +12,7 @@ import pytest
 
 from mamori.detect import ingest as ingest_module
 from mamori.detect.ingest import Source, ingest
-from mamori.detect.readers import InputFile, parallel
+from mamori.detect.readers import parallel
 from tests.detect.logfiles import CT_DIR, put
 from tests.detect.test_ingest_batch import _CT_FILES, _parts, sample_logs
 
@@ -71,12 +71,10 @@ def test_few_files_start_no_pool(tmp_path: Path, small_batches: type[_CountingPo
 _READ_ENCODED = parallel.read_encoded
 
 
-def _die_on_poison(
-    kind: str, files: list[tuple[InputFile, bytes]], chunk_rows: int
-) -> tuple[bytes, Any]:
-    if any("poison" in item.uri for item, _ in files):
+def _die_on_poison(kind: str, task: parallel.Task, chunk_rows: int) -> parallel.Payload:
+    if any("poison" in item.uri for files in task for item, _ in files):
         os._exit(3)
-    return _READ_ENCODED(kind, files, chunk_rows)
+    return _READ_ENCODED(kind, task, chunk_rows)
 
 
 def _ledger(data: Path) -> set[str]:

@@ -35,12 +35,13 @@ import pyarrow.parquet as pq
 
 from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
-from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe, read_batch_whole
+from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe
 from mamori.detect.readers.parallel import (
     PART_COMPRESSION,
     BatchPool,
     WrittenPart,
     final_part,
+    read_task,
     temp_part,
 )
 from mamori.detect.readers.sources import is_before, is_s3, read_bytes
@@ -55,6 +56,10 @@ LEDGER_NAME = "ingested.sqlite"
 WINDOW_BYTES = 1 << 20
 WINDOW_FILES = 2000
 BATCH_MIN_FILES = 8
+# A worker process is given up to this many batches at once, read one after the other and
+# written as one part (readers.parallel): large parts make every query cheaper. The first tasks
+# are of one batch, then two, four...: a small ingest still keeps every worker busy.
+TASK_BATCHES = 8
 # Kinds whose reading is mostly Python work (JSON to columns), which worker processes speed up;
 # flow logs are parsed by pyarrow, where shipping the rows back would cost more than it saves.
 POOLED_KINDS = frozenset({"cloudtrail", "dns"})
@@ -164,7 +169,7 @@ class _PartWriter:
 
     def stage_written(self, part: WrittenPart, entries: list[tuple[InputFile, str, int]]) -> None:
         """A part a worker wrote: put in place with the next commit, as if it were buffered."""
-        self.written.append(part.path)
+        self.written.extend(part.paths)
         self.buffered += part.rows
         self.pending.extend(entries)
 
@@ -309,6 +314,8 @@ class _Window:
         self.items: list[InputFile] = []
         self.size = 0
         self.held: list[InputFile] | None = None
+        self.task: list[list[InputFile]] = []  # batches for the next worker task
+        self.task_batches = 1
 
     def add(self, item: InputFile) -> None:
         if item.size > WINDOW_BYTES // 4:
@@ -331,43 +338,62 @@ class _Window:
             return
         pool = self.pools.get() if self.kind in POOLED_KINDS else None
         if pool is not None and not pool.broken:
-            self._read(self.held or [], pool)
-            self.held = None
-            self._read(items, pool)
+            if self.held is not None:
+                self.task.append(self.held)
+                self.held = None
+                self._submit()
+            self.task.append(items)
+            if len(self.task) >= self.task_batches:
+                self._submit()
         elif self.held is None and not self.pools.started and self.kind in POOLED_KINDS:
             self.held = items
         else:
             self.settle()
-            self._read(items, None)
+            self._read([items], None)
+
+    def _submit(self) -> None:
+        task, self.task = self.task, []
+        self._read(task, self.pools.current)
+        self.task_batches = min(TASK_BATCHES, self.task_batches * 2)
 
     def settle(self) -> None:
         """Take in every batch read or held so far: what comes next is read in this process."""
+        if self.task:
+            self._submit()
         if self.held is not None:
             held, self.held = self.held, None
-            self._read(held, None)
+            self._read([held], None)
         pool = self.pools.current
         if pool is not None:
             pool.drain()
 
-    def _read(self, items: list[InputFile], pool: BatchPool | None) -> None:
+    def _read(self, batches: list[list[InputFile]], pool: BatchPool | None) -> None:
+        """Read batches as one task: by a worker, or here (where a pool is never asked to read
+        more than one batch at once, but a broken pool's pending task may be)."""
+        items = [item for batch in batches for item in batch]
         if not items:
             return
         rows = _chunk_rows(self.batch_records)
         unread: dict[int, str] = {}
-        files: list[tuple[InputFile, bytes]] = []
-        for index, item in enumerate(items):
-            try:
-                files.append((item, read_bytes(item, self.s3_client)))
-            except FILE_FAULTS as exc:
-                unread[index] = describe(exc, item.uri)
+        task: list[list[tuple[InputFile, bytes]]] = []
+        index = 0
+        for batch in batches:
+            files: list[tuple[InputFile, bytes]] = []
+            for item in batch:
+                try:
+                    files.append((item, read_bytes(item, self.s3_client)))
+                except FILE_FAULTS as exc:
+                    unread[index] = describe(exc, item.uri)
+                index += 1
+            task.append(files)
 
         def deliver(read: tuple[list[FileResult], pa.Table | WrittenPart] | None) -> None:
             self._take_batch(items, unread, read)
 
         if pool is None or pool.broken:
-            deliver(read_batch_whole(self.kind, files, chunk_rows=rows))
+            deliver(read_task(self.kind, task, rows))
         else:
-            pool.submit(self.kind, files, rows, deliver)
+            pool.submit(self.kind, task, rows, deliver)
 
     def _take_batch(
         self,
@@ -380,9 +406,11 @@ class _Window:
         # A batch that fits in a part is staged as the one table it came as, all its files at
         # once: the same rows as staging file by file, in a table of one chunk, not one a
         # file, which Parquet writes at half the cost. Larger ones go file by file, to spill.
-        # A worker writes a batch that fits as a part itself (readers.parallel).
+        # A worker writes its task's rows as parts itself (readers.parallel).
         rows = whole.rows if isinstance(whole, WrittenPart) else whole.num_rows if whole else 0
-        at_once = whole is not None and rows <= self.batch_records
+        at_once = isinstance(whole, WrittenPart) or (
+            whole is not None and rows <= self.batch_records
+        )
         table = TABLE_OF[self.kind]
         entries: list[tuple[InputFile, str, int]] = []
         pending = iter(results)
