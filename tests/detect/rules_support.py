@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from mamori.detect import baseline
+from mamori.detect import run_tables
 from mamori.detect.readers.scope import ip_scope
 from mamori.detect.rules import MACROS, RULES
 from mamori.detect.schema import DNS, EVENTS, FLOWS, INTEL_DOMAIN, INTEL_IP, TRUSTED_IP
@@ -158,7 +158,7 @@ def connection(
     con.register("trusted_ip", table_of(_ranged(list(trusted)), pa.schema([*TRUSTED_IP, *_RANGE])))
     for macro in MACROS:
         con.execute(macro)
-    baseline.prepare(con, None, learning=LEARNING)
+    run_tables.prepare(con, None, learning=LEARNING)
     return con
 
 

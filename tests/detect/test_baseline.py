@@ -14,7 +14,7 @@ import pytest
 from netaddr import IPSet
 
 from mamori.core import InputError
-from mamori.detect import baseline
+from mamori.detect import baseline, run_tables
 from mamori.detect.enrichment import Enrichment
 from mamori.detect.rules import RULES
 from tests.detect.logfiles import small_world
@@ -159,7 +159,7 @@ class AsnReader:
 
 def _with_asns(events: list[dict[str, Any]], asn_of: dict[str, int]) -> duckdb.DuckDBPyConnection:
     con = connection(events=events)
-    baseline.prepare(con, None, Enrichment([AsnReader(asn_of)]), learning=timedelta(days=1))
+    run_tables.prepare(con, None, Enrichment([AsnReader(asn_of)]), learning=timedelta(days=1))
     return con
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mamori.core import Finding
-from mamori.detect import baseline
+from mamori.detect import run_tables
 from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.generator import (
     LEARNING,
@@ -64,7 +64,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     intel = load_intel(lists.threats, lists.trusted, tor_exit_list=lists.tor)
     assert intel.errors == []
     con = connect(root / "data", intel)
-    baseline.prepare(con, root / "data", learning=LEARNING)
+    run_tables.prepare(con, root / "data", learning=LEARNING)
     result = run_rules(con, rules())
     assert result.errors == []
     return Run(generated, result)

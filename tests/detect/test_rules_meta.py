@@ -95,3 +95,24 @@ def test_macros_compute_addresses_and_names() -> None:
         True,
         2.0,
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-01 09:59:59.999999+00",
+        "2026-11-01 10:00:00+00",
+        "1969-12-31 23:30:00+00",
+        "2024-02-29 23:59:59+00",
+    ],
+)
+@pytest.mark.parametrize("unit", ["minute", "hour", "day"])
+def test_window_start_is_date_trunc_in_utc(moment: str, unit: str) -> None:
+    from mamori.detect.rules.base import window_start
+
+    con = connection()
+    t = f"TIMESTAMPTZ '{moment}'"
+    fast, slow = con.execute(
+        f"SELECT {window_start(t, unit)}, date_trunc('{unit}', {t})"
+    ).fetchone()
+    assert fast == slow

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from mamori.cli.main import EXIT_USAGE, app
 from mamori.core import Finding, InputError
-from mamori.detect import baseline
+from mamori.detect import run_tables
 from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.generator import (
     MALICIOUS_IPS,
@@ -96,11 +96,11 @@ def runs(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     chosen = rules()
     t0 = time.perf_counter()
     con = connect(root / "data", intel)
-    baseline.prepare(con, None, learning=LEARNING)
+    run_tables.prepare(con, None, learning=LEARNING)
     duck = run_rules(con, chosen)
     t1 = time.perf_counter()
-    # The tables computed for the run (baseline, ip_info) go to Spark as DuckDB made them.
-    extra = {name: con.table(name).to_arrow_table() for name in baseline.TABLES}
+    # The run tables (baseline, ip_info, flow_intel) go to Spark as DuckDB made them.
+    extra = run_tables.handed_over(con)
     sprk = detect_spark(root / "data", intel, chosen, master=MASTER, extra=extra)
     t2 = time.perf_counter()
     return Runs(duck, sprk, t1 - t0, t2 - t1)
@@ -291,6 +291,15 @@ _NAMES = [
     "Ünïcödé.example.com",
 ]
 _STRINGS = ["aaaa", "abcd", "xkqjzv7tpl", "aAbB", "ab.ab", "", None, "a" * 40, "Ünïcödé"]
+_TIMES = [
+    "2026-11-01 09:59:59.999999+00",
+    "2026-11-01 10:00:00+00",
+    "2026-11-01 10:00:00.000001+00",
+    "1969-12-31 23:30:00+00",
+    "1969-12-31 23:00:00+00",
+    "2024-02-29 23:59:59+00",
+    None,
+]
 _CASES: list[tuple[str, list[Any]]] = [
     ("ip4_num(v)", _IPS),
     ("is_ip(v)", _IPS),
@@ -304,6 +313,18 @@ _CASES: list[tuple[str, list[Any]]] = [
     ("intel_kind(v, NULL)", ["tor-exits", "Tor exit node", "guardduty-test", "tornado", ""]),
     ("intel_kind('list', v)", ["Bitcoin miner", "C&C", "phishing kit", "drop zone", None, "x"]),
     ("intel_kind(v, 'botnet')", ["GuardDuty-Test list", None, "mine"]),
+    *(
+        (
+            f"time_floor(CAST(v AS TIMESTAMPTZ), {width})"
+            f" = date_trunc('{unit}', CAST(v AS TIMESTAMPTZ))",
+            _TIMES,
+        )
+        for unit, width in (
+            ("minute", 60_000_000),
+            ("hour", 3_600_000_000),
+            ("day", 86_400_000_000),
+        )
+    ),
 ]
 
 

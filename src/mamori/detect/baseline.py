@@ -124,20 +124,9 @@ def register_ip_info(con: duckdb.DuckDBPyConnection, enrichment: Enrichment | No
     return table
 
 
-def prepare(
-    con: duckdb.DuckDBPyConnection,
-    data_dir: Path | None,
-    enrichment: Enrichment | None = None,
-    *,
-    learning: timedelta = DEFAULT_LEARNING,
-) -> None:
-    """Register `ip_info` and the baseline updated with the connection's `events` (kept under
-    `data_dir`; with None, learned from these events alone and not kept)."""
-    info = register_ip_info(con, enrichment)
-    update(con, data_dir, learning=learning)
-    if data_dir is not None:
-        # Beside the baseline, so that an engine reading files (Spark) finds it too.
-        _write(baseline_dir(data_dir) / "ip_info.parquet", info)
+def keep_ip_info(data_dir: Path, info: pa.Table) -> None:
+    """Beside the baseline, so that an engine reading files (Spark) finds it too."""
+    _write(baseline_dir(data_dir) / "ip_info.parquet", info)
 
 
 def update(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from mamori.detect import baseline
+from mamori.detect import run_tables
 from mamori.detect.baseline import DEFAULT_LEARNING
 from mamori.detect.engine import DetectResult, connect, run_rules
 from mamori.detect.evidence import attach_events
@@ -80,7 +80,7 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
     enrichment = _enrichment(req)
     con = connect(data_dir, intel, since=req.since, memory_limit=req.memory_limit)
     try:
-        baseline.prepare(con, data_dir, enrichment, learning=req.learning)
+        run_tables.prepare(con, data_dir, enrichment, learning=req.learning)
         if req.engine == "spark":
             result = _spark_rules(req, data_dir, intel, con, [*chosen, *sigma.rules])
         else:
@@ -108,10 +108,10 @@ def _spark_rules(
     req: DetectRequest, data_dir: Path, intel: Any, con: Any, rules: list[Any]
 ) -> DetectResult:
     """The rules on Spark over the same tables; the tables DuckDB computed for this run (the
-    baseline, ip_info) are handed over as they are."""
+    baseline, ip_info, flow_intel) are handed over as they are."""
     from mamori.detect.spark_engine import detect_spark
 
-    extra = {name: con.table(name).to_arrow_table() for name in baseline.TABLES}
+    extra = run_tables.handed_over(con)
     return detect_spark(
         data_dir, intel, rules, since=req.since, master=req.spark_master, extra=extra
     )

@@ -98,6 +98,7 @@ SPARK_MACROS: dict[str, str] = {
         WHEN mamori_t RLIKE 'phish' THEN 'phishing'
         WHEN mamori_t RLIKE 'drop' THEN 'droppoint'
         ELSE 'malicious' END), 1)""",
+    "time_floor": "timestamp_micros(unix_micros(:t) - pmod(unix_micros(:t), :w))",
     # DuckDB's text of a UTC timestamp: fraction only when non-zero, trailing zeros dropped.
     "mamori_ts_text": """regexp_replace(date_format(:t, 'yyyy-MM-dd HH:mm:ss.SSSSSS'),
         '\\\\.?0+\\\\z', '') || '+00'""",
@@ -114,6 +115,7 @@ _PARAMS = {
     "str_entropy": ("s",),
     "intel_kind": ("list_name", "threat"),
     "mamori_ts_text": ("t",),
+    "time_floor": ("t", "w"),
 }
 
 # Settings the functions and rewrites rely on: DuckDB semantics for NULL lists and bad casts.

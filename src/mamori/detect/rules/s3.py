@@ -17,6 +17,7 @@ from mamori.detect.rules.base import (
     finding_sql,
     register,
     requested,
+    window_start,
 )
 from mamori.detect.rules.cloudtrail_access import S3_SOURCE, intel_caller_rules, pentest_rules
 
@@ -145,9 +146,10 @@ _GETS = events_matched(
     },
 )
 _DAILY = (
-    f"g AS (SELECT *, date_trunc('day', ts) AS day FROM ({_GETS}) x),"
+    f"g AS (SELECT *, {window_start('ts', 'day')} AS day FROM ({_GETS}) x),"
     " d AS (SELECT account_id, resource_id, actor, day, count(*) AS n FROM g"
     " GROUP BY account_id, resource_id, actor, day),"
+    # date_trunc for the one value here: Spark refuses time_floor's lambda around a subquery.
     f" hot AS (SELECT d.* FROM d WHERE d.n >= 100 AND d.day >= date_trunc('day', {LEARNED})"
     " AND d.n >= 10 * coalesce((SELECT max(p.n) FROM d p WHERE p.account_id = d.account_id"
     " AND p.actor = d.actor AND p.resource_id = d.resource_id AND p.day < d.day), 0))"
