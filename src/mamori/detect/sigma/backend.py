@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.conversion.deferred import DeferredQueryExpression
@@ -90,33 +90,31 @@ class EventsBackend(DuckDBBackend):  # type: ignore[misc]
         result = super().convert_condition_field_eq_val(cond, state)
         return self._leaf(result) if isinstance(result, str) else result
 
+    def _like(self, cond: ConditionFieldEqualsValueExpression, op: str) -> str:
+        field = self.escape_and_quote_field(cond.field)
+        return f"{field} {op} {self._pattern(_string(cond.value))} ESCAPE {_ESCAPE}"
+
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        field = self.escape_and_quote_field(cond.field)
-        return f"{field} ILIKE {self._pattern(_string(cond.value))} ESCAPE {_ESCAPE}"
+        return self._like(cond, "ILIKE")
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        field = self.escape_and_quote_field(cond.field)
-        return f"{field} LIKE {self._pattern(_string(cond.value))} ESCAPE {_ESCAPE}"
+        return self._like(cond, "LIKE")
 
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        value = cond.value
-        if not isinstance(value, SigmaNumber):
-            raise SigmaFeatureNotSupportedByBackendError("expected a number")
+        value = _typed(cond.value, SigmaNumber, "a number")
         field = self.escape_and_quote_field(cond.field)
         return f"TRY_CAST({field} AS DOUBLE) = {_number(value.number)}"
 
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        value = cond.value
-        if not isinstance(value, SigmaBool):
-            raise SigmaFeatureNotSupportedByBackendError("expected a boolean")
+        value = _typed(cond.value, SigmaBool, "a boolean")
         field = self.escape_and_quote_field(cond.field)
         return f"lower({field}) = {sql_str('true' if value.boolean else 'false')}"
 
@@ -128,18 +126,14 @@ class EventsBackend(DuckDBBackend):  # type: ignore[misc]
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        value = cond.value
-        if not isinstance(value, SigmaRegularExpression):
-            raise SigmaFeatureNotSupportedByBackendError("expected a regular expression")
+        value = _typed(cond.value, SigmaRegularExpression, "a regular expression")
         field = self.escape_and_quote_field(cond.field)
         return f"regexp_matches({field}, {self._regex(value)})"
 
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str | DeferredQueryExpression:
-        value = cond.value
-        if not isinstance(value, SigmaCompareExpression):
-            raise SigmaFeatureNotSupportedByBackendError("expected a comparison")
+        value = _typed(cond.value, SigmaCompareExpression, "a comparison")
         if isinstance(value.number, SigmaTimestampPart):
             return super().convert_condition_field_compare_op_val(cond, state)
         field = self.escape_and_quote_field(cond.field)
@@ -149,9 +143,7 @@ class EventsBackend(DuckDBBackend):  # type: ignore[misc]
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str | DeferredQueryExpression:
-        value = cond.value
-        if not isinstance(value, SigmaCIDRExpression):
-            raise SigmaFeatureNotSupportedByBackendError("expected a CIDR network")
+        value = _typed(cond.value, SigmaCIDRExpression, "a CIDR network")
         net = value.network
         if isinstance(net, ipaddress.IPv4Network):
             field = self.escape_and_quote_field(cond.field)
@@ -182,9 +174,7 @@ class EventsBackend(DuckDBBackend):  # type: ignore[misc]
     def convert_condition_val_re(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> str:
-        value = cond.value
-        if not isinstance(value, SigmaRegularExpression):
-            raise SigmaFeatureNotSupportedByBackendError("expected a regular expression")
+        value = _typed(cond.value, SigmaRegularExpression, "a regular expression")
         return self._leaf(f"regexp_matches({_RAW}, {self._regex(value)})")
 
     # ----- output
@@ -203,10 +193,18 @@ def _number(value: object) -> str:
     return repr(number)
 
 
-def _string(value: object) -> SigmaString:
-    if not isinstance(value, SigmaString):
-        raise SigmaFeatureNotSupportedByBackendError(f"expected a string, not {value!r}")
+_V = TypeVar("_V")
+
+
+def _typed(value: object, kind: type[_V], what: str) -> _V:
+    """The value of a condition as the kind of Sigma value its converter handles."""
+    if not isinstance(value, kind):
+        raise SigmaFeatureNotSupportedByBackendError(f"expected {what}, not {value!r}")
     return value
+
+
+def _string(value: object) -> SigmaString:
+    return _typed(value, SigmaString, "a string")
 
 
 def where_conditions(backend: EventsBackend, rule: SigmaRule) -> list[str]:
