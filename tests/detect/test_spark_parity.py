@@ -99,7 +99,7 @@ def runs(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     run_tables.prepare(con, None, learning=LEARNING)
     duck = run_rules(con, chosen)
     t1 = time.perf_counter()
-    # The run tables (baseline, ip_info, flow_intel) go to Spark as DuckDB made them.
+    # The run tables (baseline, ip_info, ip_trusted, ip_intel) go to Spark as DuckDB made them.
     extra = run_tables.handed_over(con)
     sprk = detect_spark(root / "data", intel, chosen, master=MASTER, extra=extra)
     t2 = time.perf_counter()

@@ -108,7 +108,7 @@ def _spark_rules(
     req: DetectRequest, data_dir: Path, intel: Any, con: Any, rules: list[Any]
 ) -> DetectResult:
     """The rules on Spark over the same tables; the tables DuckDB computed for this run (the
-    baseline, ip_info, flow_intel) are handed over as they are."""
+    baseline, ip_info, ip_trusted, ip_intel) are handed over as they are."""
     from mamori.detect.spark_engine import detect_spark
 
     extra = run_tables.handed_over(con)

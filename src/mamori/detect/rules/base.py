@@ -205,11 +205,9 @@ def sql_list(items: Iterable[str]) -> str:
 
 
 def not_trusted(ip_column: str) -> str:
-    """A condition: the IP is not inside any trusted network (trusted IPs beat threat lists)."""
-    return (
-        f"NOT EXISTS (SELECT 1 FROM trusted_ip tr"
-        f" WHERE in_net({ip_column}, tr.network, tr.net_lo, tr.net_hi))"
-    )
+    """A condition: the IP is not inside any trusted network (trusted IPs beat threat lists).
+    The column must be one of those whose addresses run_tables looks up (`ip_trusted`)."""
+    return f"NOT EXISTS (SELECT 1 FROM ip_trusted t WHERE t.ip = {ip_column})"
 
 
 def finding_sql(
@@ -352,22 +350,6 @@ def event_rule(
     """Register a rule that reports each matching CloudTrail record, grouped per resource."""
     sql = finding_sql(events_matched(where, resource, extra), {**EVENT_DETAIL, **(detail or {})})
     return register(Rule(finding_type=finding_type, data_source=data_source, sql=sql, **meta))
-
-
-def intel_hits(name: str, ips: str) -> str:
-    """A CTE `name(ip, kind, list_name, threat)`: IPs of the query `ips` (one column `ip`) found
-    on a threat list and not inside a trusted network. IPv4 joins on the numeric range (a range
-    join DuckDB runs without a cross product); IPv6 on the exact text."""
-    cols = "s.ip AS ip, intel_kind(i.list_name, i.threat) AS kind, i.list_name, i.threat"
-    return (
-        f"{name}_ips AS (SELECT DISTINCT ip, ip4_num(ip) AS n FROM ({ips}) q WHERE ip IS NOT NULL),"
-        f" {name}_all AS (SELECT {cols} FROM {name}_ips s JOIN intel_ip i"
-        " ON s.n >= i.net_lo AND s.n <= i.net_hi"
-        f" UNION SELECT {cols} FROM {name}_ips s JOIN intel_ip i"
-        " ON i.net_lo IS NULL AND s.n IS NULL AND lower(s.ip) = lower(i.network)),"
-        f" {name} AS (SELECT * FROM {name}_all h"
-        f" WHERE h.kind IS NOT NULL AND {not_trusted('h.ip')})"
-    )
 
 
 def burst_sql(

@@ -12,7 +12,6 @@ from mamori.detect.rules.base import (
     event_rule,
     events_matched,
     finding_sql,
-    intel_hits,
     not_trusted,
     register,
 )
@@ -64,17 +63,14 @@ event_rule(
 def intel_caller(finding_type: str, kinds: str, where: str, *, resource: str, **meta: Any) -> Rule:
     """Register a rule for calls whose source IP is on a threat list of the kinds the condition
     `kinds` (over `h.kind`) accepts; trusted IPs never match."""
-    hit = f"FROM hits h WHERE h.ip = e.source_ip AND {kinds}"
+    hit = f"FROM ip_intel h WHERE h.ip = e.source_ip AND {kinds}"
     matched = events_matched(
         f"{where} AND EXISTS (SELECT 1 {hit})",
         resource,
         {"list_name": f"(SELECT min(h.list_name) {hit})"},
     )
-    ctes = intel_hits("hits", "SELECT DISTINCT source_ip AS ip FROM events")
     detail = {**EVENT_DETAIL, "lists": distinct_list("list_name")}
-    return register(
-        Rule(finding_type=finding_type, sql=finding_sql(matched, detail, ctes=ctes), **meta)
-    )
+    return register(Rule(finding_type=finding_type, sql=finding_sql(matched, detail), **meta))
 
 
 _NOT_S3 = "e.event_source <> 's3.amazonaws.com'"

@@ -136,14 +136,14 @@ for _port, _name, _proto in ((22, "SSH", "T1110.001"), (3389, "RDP", "T1110.001"
 
 
 # Traffic with hosts on threat lists: the remote side of each flow, looked up in the run's
-# `flow_intel` table (mamori.detect.run_tables).
+# `ip_intel` table (mamori.detect.run_tables).
 def _intel_flow(
     finding_type: str, kinds: str, side: str, technique: tuple[str, str, str], **meta: Any
 ) -> None:
     remote = "f.dst_addr" if side == "dst" else "f.src_addr"
     flow_rule(
         finding_type,
-        where=f"EXISTS (SELECT 1 FROM flow_intel h WHERE h.ip = {remote} AND {kinds})"
+        where=f"EXISTS (SELECT 1 FROM ip_intel h WHERE h.ip = {remote} AND {kinds})"
         + (" AND f.action = 'ACCEPT'" if side == "src" else ""),
         group=(),
         tactic=technique[0],
