@@ -57,9 +57,10 @@ WINDOW_BYTES = 1 << 20
 WINDOW_FILES = 2000
 BATCH_MIN_FILES = 8
 # A worker process is given up to this many batches at once, read one after the other and
-# written as one part (readers.parallel): large parts make every query cheaper. The first tasks
-# are of one batch, then two, four...: a small ingest still keeps every worker busy.
-TASK_BATCHES = 8
+# written as one part (readers.parallel): large parts make every query cheaper (1M events: 17
+# parts with 8, 11 with 16, the rules 0.8 s faster; ingest time the same). The first tasks are
+# of one batch, then two, four...: a small ingest still keeps every worker busy.
+TASK_BATCHES = 16
 # Kinds whose reading is mostly Python work (JSON to columns), which worker processes speed up;
 # flow logs are parsed by pyarrow, where shipping the rows back would cost more than it saves.
 POOLED_KINDS = frozenset({"cloudtrail", "dns"})
