@@ -255,3 +255,14 @@ def test_trusted_network_beats_intel_for_flows() -> None:
         trusted=[{"network": "192.0.2.64/28", "list_name": "ours"}],
     )
     assert rows == []
+
+
+@pytest.mark.parametrize(("rejected", "fires"), [(10, True), (9, False)])
+def test_port_scan_at_the_edge_of_its_rejection_share(rejected: int, fires: bool) -> None:
+    # Twenty ports, half of the records rejected: the least that fires (the screen of ten
+    # rejected records must keep it), while one rejection fewer does not.
+    rows = scan(range(1, 1 + rejected)) + scan(range(1 + rejected, 21), action="ACCEPT")
+    found = run("Recon:EC2/Portscan", flows=rows)
+    assert [(r["resource_id"], r["actor"], r["event_count"]) for r in found] == (
+        [(INSTANCE, ATTACKER, 20)] if fires else []
+    )

@@ -210,6 +210,29 @@ def not_trusted(ip_column: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM ip_trusted t WHERE t.ip = {ip_column})"
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A necessary condition of a rule's `having`, cheap to test: records are kept only where
+    the records among them that pass `where`, grouped by `keys` (coarser than the rule's groups
+    or the same), pass `having`. Exact as long as every group that fires passes it, e.g. "at
+    least ten REJECT records" for a scan whose groups need twenty records, half rejected."""
+
+    where: str
+    keys: tuple[str, ...]
+    having: str
+
+    def applied(self, matched: str, ctes: str) -> tuple[str, str]:
+        """(ctes, matched) with the screened records as a CTE: few, read by both passes."""
+        keys = ", ".join(self.keys)
+        on = " AND ".join(f"s.{key} IS NOT DISTINCT FROM c.{key}" for key in self.keys)
+        screened = (
+            f"screen_keys_ AS (SELECT {keys} FROM ({matched}) r WHERE {self.where}"
+            f" GROUP BY {keys} HAVING {self.having}),"
+            f" screened_ AS (SELECT s.* FROM ({matched}) s JOIN screen_keys_ c ON {on})"
+        )
+        return (f"{ctes}, {screened}" if ctes else screened), "SELECT * FROM screened_"
+
+
 def finding_sql(
     matched: str,
     detail: Mapping[str, str],
@@ -221,6 +244,7 @@ def finding_sql(
     distinct: str | None = None,
     pre: Mapping[str, str] | None = None,
     evidence: str = "evidence_id",
+    screen: Screen | None = None,
 ) -> str:
     """Wrap a query of matched records into the contract's columns.
 
@@ -239,8 +263,13 @@ def finding_sql(
     per group and value of the `distinct` column, with the `pre` aggregates (name -> expression)
     beside it, and `having` is written over that: `count(*)` counts distinct values. Exact, and
     about half the time of `count(DISTINCT ...)` over millions of flow records.
+
+    `screen` (with `prefilter`) first keeps only the records whose coarser group passes a
+    cheaper test that every firing group passes too (see Screen).
     """
     keys = ["account_id", "region", "resource_id", "actor", *group]
+    if screen and having and prefilter:
+        ctes, matched = screen.applied(matched, ctes)
     facts = ", ".join(f"{key} := {expr}" for key, expr in detail.items())
     detail_sql = f"to_json(struct_pack({facts}))" if facts else "'{}'"
     if having and prefilter:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mamori.detect.rules.base import (
     Rule,
+    Screen,
     distinct_list,
     finding_sql,
     not_trusted,
@@ -62,6 +63,7 @@ def flow_rule(
     detail: Mapping[str, str] | None = None,
     distinct: str | None = None,
     pre: Mapping[str, str] | None = None,
+    screen: Screen | None = None,
     **meta: Any,
 ) -> Rule:
     sql = finding_sql(
@@ -74,6 +76,7 @@ def flow_rule(
         distinct=distinct,
         pre=pre,
         evidence=FLOW_EVIDENCE,
+        screen=screen,
     )
     return register(Rule(finding_type=finding_type, data_source="vpc-flow", sql=sql, **meta))
 
@@ -87,6 +90,9 @@ flow_rule(
     distinct="dst_port",
     pre={"records": "count(*)", "rejected": "sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END)"},
     having="count(*) >= 20 AND sum(rejected) * 2 >= sum(records)",
+    # So at least ten rejected records from the source to the host that hour: rejections are
+    # few, and the two-level count then runs over the few records of those pairs.
+    screen=Screen("action = 'REJECT'", ("actor", "dst_addr", "win"), "count(*) >= 10"),
     severity=5.0,
     tactic=_RECON[0],
     technique_id="T1046",
