@@ -69,31 +69,49 @@ def agent_family(column: str) -> str:
     return f"lower(regexp_extract(coalesce({column}, ''), '^\\[?([A-Za-z][A-Za-z0-9_.-]*)', 1))"
 
 
-def _dims() -> list[tuple[str, str, str]]:
-    """(dimension, value expression over `e` and `i` (ip_info), condition)."""
+# The record columns each dimension is worked out from, aggregated on first: a million events
+# hold a few thousand distinct addresses, agents and hours, so the regexes and the time zone
+# arithmetic run on those, not on every record (measured 0.75 s -> 0.2 s for 1M events).
+_RAW = {
+    "api": API,
+    "ip": "e.source_ip",
+    "agent": "e.user_agent",
+    "hour": "time_floor(e.event_time, 3600000000)",
+}
+
+
+def _dims() -> list[tuple[str, str, str, str]]:
+    """(dimension, raw column of _RAW, value expression over `raw` and `i` (ip_info),
+    condition)."""
     return [
-        ("api", API, "true"),
-        ("net", "net24(e.source_ip)", "is_ip(e.source_ip)"),
-        ("asn", "'AS' || CAST(i.asn AS VARCHAR)", "i.asn IS NOT NULL"),
-        ("country", "i.country", "i.country IS NOT NULL"),
-        ("agent", agent_family("e.user_agent"), "e.user_agent IS NOT NULL"),
-        ("hour", "CAST(hour(e.event_time) AS VARCHAR)", "true"),
+        ("api", "api", "raw", "true"),
+        ("net", "ip", "net24(raw)", "is_ip(raw)"),
+        ("asn", "ip", "'AS' || CAST(i.asn AS VARCHAR)", "i.asn IS NOT NULL"),
+        ("country", "ip", "i.country", "i.country IS NOT NULL"),
+        ("agent", "agent", agent_family("raw"), "raw IS NOT NULL"),
+        ("hour", "hour", "CAST(hour(raw) AS VARCHAR)", "true"),
     ]
 
 
 def _current_sql() -> str:
     """This run's logs, aggregated per (account, principal, dimension, value)."""
+    ctes = ", ".join(
+        f"raw_{name} AS (SELECT e.account_id, {PRINCIPAL} AS principal, {column} AS raw,"
+        " min(e.event_time) AS first_seen, max(e.event_time) AS last_seen, count(*) AS events"
+        f" FROM events e WHERE e.error_code IS NULL AND {PRINCIPAL} IS NOT NULL"
+        " AND e.account_id IS NOT NULL GROUP BY ALL)"
+        for name, column in _RAW.items()
+    )
     parts = [
-        f"SELECT e.account_id, {PRINCIPAL} AS principal, '{dim}' AS dim,"
-        f" CAST({value} AS VARCHAR) AS value, e.event_time FROM events e"
-        " LEFT JOIN ip_info i ON i.ip = e.source_ip"
-        f" WHERE e.error_code IS NULL AND {PRINCIPAL} IS NOT NULL AND e.account_id IS NOT NULL"
-        f" AND {cond}"
-        for dim, value, cond in _dims()
+        f"SELECT r.account_id, r.principal, '{dim}' AS dim, CAST({value} AS VARCHAR) AS value,"
+        f" r.first_seen, r.last_seen, r.events FROM raw_{raw} r"
+        + (" LEFT JOIN ip_info i ON i.ip = r.raw" if raw == "ip" else "")
+        + f" WHERE {cond}"
+        for dim, raw, value, cond in _dims()
     ]
     return (
-        "SELECT account_id, principal, dim, value, min(event_time) AS first_seen,"
-        " max(event_time) AS last_seen, count(*) AS events FROM ("
+        f"WITH {ctes} SELECT account_id, principal, dim, value, min(first_seen) AS first_seen,"
+        " max(last_seen) AS last_seen, CAST(sum(events) AS BIGINT) AS events FROM ("
         + " UNION ALL ".join(parts)
         + ") x WHERE value IS NOT NULL AND value <> '' GROUP BY account_id, principal, dim, value"
     )
