@@ -148,6 +148,7 @@ def test_parts_written_by_workers_are_put_in_place_and_in_the_ledger(
         with sqlite3.connect(data / LEDGER_NAME) as db:
             ledger = sorted(uri for (uri,) in db.execute("SELECT uri FROM ingested"))
         assert not list((data / "events").glob(".*"))  # every part renamed in place
+        _assert_bloom_filtered(report.parts)
         assert not (data / "dns").exists()
         assert sorted(report.parts) == sorted((data / "events").glob("part-*.parquet"))
         outcomes.append((report.records, sorted(report.errors), ledger, _parts(data)))
@@ -190,3 +191,21 @@ def test_parts_never_delivered_are_removed_when_the_pool_closes(tmp_path: Path) 
     put(tmp_path, "events/.part-other.parquet.tmp", b"another writer's part")
     pool.close()
     assert [p.name for p in (tmp_path / "events").iterdir()] == [".part-other.parquet.tmp"]
+
+
+def _assert_bloom_filtered(parts: list[Path]) -> None:
+    """Every row group of every part rules out, by its Bloom filter, an API no record called;
+    the API of a part's first record is not ruled out everywhere."""
+    import duckdb
+
+    def excluded(part: Path, name: str) -> list[bool]:
+        rows = duckdb.sql(
+            "SELECT bloom_filter_excludes FROM parquet_bloom_probe(?, 'event_name', ?)",
+            params=[str(part), name],
+        ).fetchall()
+        return [bool(row[0]) for row in rows]
+
+    for part in parts:
+        present = pq.read_table(part, columns=["event_name"]).column(0)[0].as_py()
+        assert all(excluded(part, "NoSuchApiEverCalled")), part
+        assert not all(excluded(part, present)), part

@@ -37,10 +37,10 @@ from mamori.core import InputError
 from mamori.detect.readers import KINDS, TABLE_OF, InputFile, Problems, list_files, read_file
 from mamori.detect.readers.batch import FILE_FAULTS, FileResult, describe
 from mamori.detect.readers.parallel import (
-    PART_COMPRESSION,
     BatchPool,
     WrittenPart,
     final_part,
+    part_options,
     read_task,
     temp_part,
 )
@@ -152,7 +152,7 @@ class _PartWriter:
         folder = self.data_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         path = temp_part(folder)
-        pq.write_table(pa.concat_tables(chunks), path, compression=PART_COMPRESSION)
+        pq.write_table(pa.concat_tables(chunks), path, **part_options(table))
         return path
 
     def publish(self, temps: list[Path]) -> None:

@@ -19,6 +19,9 @@ class Table:
     schema: pa.Schema
     time_column: str
     description: str
+    # Columns most rules select on by equality with a value few records have (an API name):
+    # their Parquet parts carry Bloom filters, so that DuckDB skips the row groups without it.
+    lookup_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -65,6 +68,7 @@ EVENTS = Table(
     ),
     "event_time",
     "CloudTrail management and data events (including S3 data events)",
+    lookup_columns=("event_name", "event_source", "event_type", "principal_type", "error_code"),
 )
 
 FLOWS = Table(
