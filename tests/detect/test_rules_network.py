@@ -52,9 +52,11 @@ FLOW_CASES: list[tuple[str, list[Any], list[tuple[str, str, int]], list[Any]]] =
     ),  # a busy client, not rejected
     (
         "Recon:EC2/PortSweep",
-        [flow(ATTACKER, f"10.0.3.{i}", 445, vpc_id="vpc-1") for i in range(25)],
+        [flow(ATTACKER, f"10.0.3.{i}", 445, vpc_id="vpc-1", action="REJECT") for i in range(25)],
         [("vpc-1", ATTACKER, 25)],
-        [flow(ATTACKER, f"10.0.3.{i}", 445, vpc_id="vpc-1") for i in range(5)],
+        [flow(ATTACKER, f"10.0.3.{i}", 445, vpc_id="vpc-1", action="REJECT") for i in range(5)]
+        # A monitoring host scraping 25 instances on one port: let through, not a sweep.
+        + [flow("10.0.1.9", f"10.0.3.{i}", 9100, vpc_id="vpc-1") for i in range(25)],
     ),
     (
         "UnauthorizedAccess:EC2/SSHBruteForce",
@@ -257,12 +259,22 @@ def test_trusted_network_beats_intel_for_flows() -> None:
     assert rows == []
 
 
+def _sweep(hosts: range, action: str) -> list[dict[str, Any]]:
+    return [flow(ATTACKER, f"10.0.3.{i}", 445, vpc_id="vpc-1", action=action) for i in hosts]
+
+
+@pytest.mark.parametrize(
+    ("finding_type", "probes", "resource"),
+    [("Recon:EC2/Portscan", scan, INSTANCE), ("Recon:EC2/PortSweep", _sweep, "vpc-1")],
+)
 @pytest.mark.parametrize(("rejected", "fires"), [(10, True), (9, False)])
-def test_port_scan_at_the_edge_of_its_rejection_share(rejected: int, fires: bool) -> None:
-    # Twenty ports, half of the records rejected: the least that fires (the screen of ten
-    # rejected records must keep it), while one rejection fewer does not.
-    rows = scan(range(1, 1 + rejected)) + scan(range(1 + rejected, 21), action="ACCEPT")
-    found = run("Recon:EC2/Portscan", flows=rows)
+def test_scans_at_the_edge_of_their_rejection_share(
+    finding_type: str, probes: Any, resource: str, rejected: int, fires: bool
+) -> None:
+    # Twenty ports (or hosts), half of the records rejected: the least that fires (the screen
+    # of ten rejected records must keep it), while one rejection fewer does not.
+    rows = probes(range(1, 1 + rejected), "REJECT") + probes(range(1 + rejected, 21), "ACCEPT")
+    found = run(finding_type, flows=rows)
     assert [(r["resource_id"], r["actor"], r["event_count"]) for r in found] == (
-        [(INSTANCE, ATTACKER, 20)] if fires else []
+        [(resource, ATTACKER, 20)] if fires else []
     )

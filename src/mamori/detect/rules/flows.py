@@ -82,13 +82,18 @@ def flow_rule(
 
 
 _RECON = ("TA0043 Reconnaissance", "T1595.001", "Active Scanning: Scanning IP Blocks")
+# Per group and distinct value: records and how many were rejected (scans are mostly refused).
+_REJECTIONS = {
+    "records": "count(*)",
+    "rejected": "sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END)",
+}
 flow_rule(
     "Recon:EC2/Portscan",
     where="f.protocol IN (6, 17)",
     group=("win", "dst_addr"),
     # 20 distinct ports, at least half of the records rejected.
     distinct="dst_port",
-    pre={"records": "count(*)", "rejected": "sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END)"},
+    pre=_REJECTIONS,
     having="count(*) >= 20 AND sum(rejected) * 2 >= sum(records)",
     # So at least ten rejected records from the source to the host that hour: rejections are
     # few, and the two-level count then runs over the few records of those pairs.
@@ -109,15 +114,20 @@ flow_rule(
     where="f.protocol IN (6, 17)",
     resource="coalesce(f.vpc_id, f.account_id)",
     group=("win", "dst_port"),
-    distinct="dst_addr",  # 20 distinct hosts
-    having="count(*) >= 20",
+    # 20 distinct hosts, at least half of the records rejected: a monitoring or deployment
+    # host that reaches many instances on one port is let through, a sweep for open ports
+    # mostly is not.
+    distinct="dst_addr",
+    pre=_REJECTIONS,
+    having="count(*) >= 20 AND sum(rejected) * 2 >= sum(records)",
+    screen=Screen("action = 'REJECT'", ("actor", "dst_port", "win"), "count(*) >= 10"),
     severity=5.0,
     tactic=_RECON[0],
     technique_id=_RECON[1],
     technique=_RECON[2],
     title="Port sweep across many hosts",
-    description="One source tried the same port on 20 or more hosts within an hour "
-    "(Mamori's own finding type).",
+    description="One source tried the same port on 20 or more hosts within an hour, mostly "
+    "rejected (Mamori's own finding type).",
     remediation="Find the source; if it is your instance, isolate it; otherwise block it.",
     resource_type="AwsEc2Vpc",
 )
