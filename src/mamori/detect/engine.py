@@ -131,6 +131,10 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET TimeZone = 'UTC'")
+    # Every rule reads every part: their footers and Bloom filters are read once a run, not once
+    # a rule (measured: all rules over 1M events and 4M flows 4.1 s -> 3.4 s). The parts do not
+    # change while the connection is open.
+    con.execute("SET parquet_metadata_cache = true")
     for name, table in run_tables(data_dir, intel, since=since).items():
         _register(con, name, table)
     for macro in MACROS:
