@@ -47,7 +47,7 @@ from mamori.cli.common import (  # noqa: F401 - re-exported for tests
 )
 from mamori.cli.detect import detect_app
 from mamori.cli.iam import iam_app
-from mamori.core import InputError, SeverityLabel
+from mamori.core import InputError, SeverityLabel, WorkflowStatus
 
 app = typer.Typer(
     name="mamori",
@@ -318,6 +318,10 @@ def findings_list(
     region: Annotated[list[str] | None, typer.Option("--region")] = None,
     check: Annotated[list[str] | None, typer.Option("--check")] = None,
     text: Annotated[str | None, typer.Option(help="Substring of title or resource.")] = None,
+    workflow: Annotated[
+        list[str] | None,
+        typer.Option(help="NEW, NOTIFIED, SUPPRESSED, RESOLVED (repeatable)."),
+    ] = None,
     archived: Annotated[bool, typer.Option(help="Include archived findings.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
@@ -326,7 +330,10 @@ def findings_list(
     db: Db = None,
 ) -> None:
     """List findings stored in the hub."""
+    from dataclasses import replace
+
     from mamori.hub import FindingFilter
+    from mamori.hub.query import parse_enum
 
     for label in [*(severity or []), *([min_severity] if min_severity else [])]:
         _severity(label)
@@ -342,6 +349,8 @@ def findings_list(
         region=region,
         generator_id=check,
         text=text,
+        workflow=[parse_enum(WorkflowStatus, w, "workflow status").value for w in workflow or []]
+        or None,
         record_state=None if archived else "ACTIVE",
     )
     with _errors():
@@ -349,9 +358,51 @@ def findings_list(
         try:
             found = store.list_findings(flt, limit=limit, offset=offset)
             total = store.count(flt)
+            # Suppressed findings stay listed, and are counted apart.
+            suppressed = WorkflowStatus.SUPPRESSED.value
+            muted = (
+                store.count(replace(flt, workflow=[suppressed]))
+                if not flt.workflow or suppressed in flt.workflow
+                else 0
+            )
         finally:
             store.close()
-        _emit(found, fmt, output_file, f"Findings ({len(found)} of {total})")
+        _emit(found, fmt, output_file, f"Findings ({len(found)} of {total}; {muted} suppressed)")
+
+
+@findings_app.command("suppress")
+def findings_suppress(
+    rule: Annotated[Path, typer.Option("--rule", help="Mutelist file (YAML): suppression rules.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; change nothing.")
+    ] = False,
+    db: Db = None,
+) -> None:
+    """Suppress the findings the mutelist's rules match (and reopen those a rule suppressed that
+    none in force matches any more)."""
+    from datetime import UTC, datetime
+
+    from mamori.hub.mutelist import apply_mutelist, load_mutelist
+
+    with _errors():
+        mutelist = load_mutelist(rule)
+        store = _open_store(db)
+        try:
+            report = apply_mutelist(
+                store, mutelist, today=datetime.now(UTC).date(), dry_run=dry_run
+            )
+        finally:
+            store.close()
+    verb = "would be" if dry_run else "were"
+    for rid, n in sorted(report.suppressed.items()):
+        out.print(f"{rid}: {n} finding(s) {verb} suppressed", highlight=False)
+    if report.expired:
+        out.print(f"expired, not applied: {', '.join(report.expired)}", highlight=False)
+    out.print(
+        f"{sum(report.suppressed.values())} suppressed, {report.reopened} reopened,"
+        f" {report.examined} findings examined" + (" (dry run)" if dry_run else ""),
+        highlight=False,
+    )
 
 
 @app.command()
