@@ -370,6 +370,58 @@ def findings_list(
         _emit(found, fmt, output_file, f"Findings ({len(found)} of {total}; {muted} suppressed)")
 
 
+@findings_app.command("insights")
+def findings_insights(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="account, region, resource_type, check, severity, status, workflow, source"
+        ),
+    ],
+    status: Annotated[
+        list[str] | None, typer.Option(help="Compliance status to keep (repeatable).")
+    ] = None,
+    workflow: Annotated[
+        list[str] | None, typer.Option(help="Workflow status to keep (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    db: Db = None,
+) -> None:
+    """Active findings grouped by one field, with counts (Security Hub's insights)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mamori.hub import FindingFilter
+
+    flt = FindingFilter(status=status or None, workflow=workflow or None)
+    with _errors():
+        store = _open_store(db)
+        try:
+            groups = store.insights(by, flt, limit=limit)
+        finally:
+            store.close()
+    if as_json:
+        rows = [
+            {
+                "value": g.value,
+                "count": g.count,
+                "high_or_worse": g.high_or_worse,
+                "worst": g.worst.value,
+            }
+            for g in groups
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"Findings by {by}")
+    for name in (by, "findings", "high or worse", "worst"):
+        table.add_column(name, overflow="fold")
+    for g in groups:
+        # Values come from findings, some of them from logs: text, never markup.
+        table.add_row(escape(g.value or "-"), str(g.count), str(g.high_or_worse), g.worst.value)
+    out.print(table)
+
+
 @findings_app.command("suppress")
 def findings_suppress(
     rule: Annotated[Path, typer.Option("--rule", help="Mutelist file (YAML): suppression rules.")],

@@ -45,6 +45,10 @@ class SeverityLabel(StrEnum):
             raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
 
     @classmethod
+    def of_rank(cls, rank: int) -> SeverityLabel:
+        return next(label for label in cls if label.rank == rank)
+
+    @classmethod
     def from_normalized(cls, value: int) -> SeverityLabel:
         # ASFF's documented bands for Normalized -> Label.
         if value >= 90:

@@ -5,7 +5,15 @@ Stands in for Security Hub's findings store. SQLite by default, PostgreSQL at sc
 
 from mamori.hub.database import default_db_url
 from mamori.hub.query import FindingFilter
-from mamori.hub.records import ScanRecord, ScanScope, UpsertStats
+from mamori.hub.records import Insight, ScanRecord, ScanScope, UpsertStats
 from mamori.hub.store import Store
 
-__all__ = ["FindingFilter", "ScanRecord", "ScanScope", "Store", "UpsertStats", "default_db_url"]
+__all__ = [
+    "FindingFilter",
+    "Insight",
+    "ScanRecord",
+    "ScanScope",
+    "Store",
+    "UpsertStats",
+    "default_db_url",
+]

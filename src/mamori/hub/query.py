@@ -136,3 +136,24 @@ def ordering(order: str) -> list[ColumnElement[Any]]:
     if column is not FindingRow.last_observed_at:
         keys.append(FindingRow.last_observed_at.desc())
     return [*keys, FindingRow.id.asc()]
+
+
+# Fields findings can be grouped by (insights): the name a user gives -> the column.
+GROUP_FIELDS: dict[str, Any] = {
+    "account": FindingRow.account_id,
+    "region": FindingRow.region,
+    "resource_type": FindingRow.resource_type,
+    "check": FindingRow.generator_id,
+    "severity": FindingRow.severity_label,
+    "status": FindingRow.compliance_status,
+    "workflow": FindingRow.workflow_status,
+    "source": FindingRow.source,
+}
+
+
+def group_column(by: str) -> Any:
+    column = GROUP_FIELDS.get(by.strip().lower())
+    if column is None:
+        choices = ", ".join(GROUP_FIELDS)
+        raise InputError(f"cannot group findings by {by!r} (fields: {choices})")
+    return column

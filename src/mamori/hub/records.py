@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mamori.core import Finding
+from mamori.core import Finding, SeverityLabel
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,13 @@ def status_counts(findings: Iterable[Finding]) -> dict[str, int]:
         total += 1
     counts["total"] = total
     return counts
+
+
+@dataclass(frozen=True)
+class Insight:
+    """One group of an insight: findings sharing a value of the grouped field."""
+
+    value: str | None
+    count: int
+    high_or_worse: int
+    worst: SeverityLabel

@@ -15,7 +15,19 @@ from itertools import islice
 from typing import Any, Self, TypeVar
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, RowMapping, Text, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    RowMapping,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +37,7 @@ from mamori.core import (
     Finding,
     InputError,
     RecordState,
+    SeverityLabel,
     StoreError,
     Workflow,
     WorkflowStatus,
@@ -41,8 +54,8 @@ from mamori.hub.database import (
 )
 from mamori.hub.migrate import upgrade
 from mamori.hub.models import Base, FindingRow, HistoryRow, ScanRow
-from mamori.hub.query import FindingFilter, conditions, ordering, parse_enum
-from mamori.hub.records import ScanRecord, ScanScope, UpsertStats
+from mamori.hub.query import FindingFilter, conditions, group_column, ordering, parse_enum
+from mamori.hub.records import Insight, ScanRecord, ScanScope, UpsertStats
 
 T = TypeVar("T")
 
@@ -283,6 +296,31 @@ class Store:
         stmt = select(func.count()).select_from(FindingRow).where(*conditions(flt))
         with self._tx("count findings") as s:
             return int(s.scalar(stmt) or 0)
+
+    def insights(
+        self, by: str, flt: FindingFilter | None = None, *, limit: int = 50
+    ) -> list[Insight]:
+        """Findings grouped by one field (Security Hub's insights): per value, how many, how
+        many of them HIGH or worse, and the worst severity; largest groups first."""
+        column = group_column(by)
+        high = SeverityLabel.HIGH.rank
+        stmt = (
+            select(
+                column,
+                func.count(),
+                func.sum(case((FindingRow.severity_rank >= high, 1), else_=0)),
+                func.max(FindingRow.severity_rank),
+            )
+            .where(*conditions(flt))
+            .group_by(column)
+            .order_by(func.count().desc(), column.asc())
+            .limit(_non_negative(limit, "limit"))
+        )
+        with self._tx("group findings") as s:
+            return [
+                Insight(value, int(n), int(severe or 0), SeverityLabel.of_rank(int(worst)))
+                for value, n, severe, worst in s.execute(stmt)
+            ]
 
     def history(self, finding_id: str) -> list[dict[str, Any]]:
         """Workflow changes of a finding, oldest first."""
