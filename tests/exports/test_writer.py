@@ -24,7 +24,7 @@ def _write(fmt: str, findings: list[Finding], **kw: bool) -> tuple[int, str]:
 
 
 def test_formats() -> None:
-    assert FORMATS == ("json", "asff", "ocsf", "csv")
+    assert FORMATS == ("json", "asff", "ocsf", "csv", "sarif")
 
 
 def test_json_round_trips_to_the_same_findings() -> None:

@@ -33,6 +33,7 @@ class OutputFormat(StrEnum):
     asff = "asff"
     ocsf = "ocsf"
     csv = "csv"
+    sarif = "sarif"
 
 
 class ListFormat(StrEnum):

@@ -46,8 +46,9 @@ from mamori.cli.common import (  # noqa: F401 - re-exported for tests
     out,
 )
 from mamori.cli.detect import detect_app
+from mamori.cli.findings import findings_app
 from mamori.cli.iam import iam_app
-from mamori.core import InputError, SeverityLabel, WorkflowStatus
+from mamori.core import InputError, SeverityLabel
 
 app = typer.Typer(
     name="mamori",
@@ -58,7 +59,6 @@ app = typer.Typer(
 )
 checks_app = typer.Typer(no_args_is_help=True, help="The posture checks Mamori runs.")
 standards_app = typer.Typer(no_args_is_help=True, help="Standards mapped onto the checks.")
-findings_app = typer.Typer(no_args_is_help=True, help="Findings in the hub.")
 app.add_typer(checks_app, name="checks")
 app.add_typer(standards_app, name="standards")
 app.add_typer(findings_app, name="findings")
@@ -303,158 +303,6 @@ def standards_list() -> None:
         out.print(
             f"{std.id}  {std.name} {std.version}: {auto}/{len(std.controls)} controls automated"
         )
-
-
-@findings_app.command("list")
-def findings_list(
-    severity: Annotated[
-        list[str] | None, typer.Option("--severity", "-s", help="Severity label (repeatable).")
-    ] = None,
-    min_severity: Annotated[str | None, typer.Option(help="This severity or higher.")] = None,
-    status: Annotated[
-        list[str] | None, typer.Option(help="PASSED, FAILED, NOT_AVAILABLE (repeatable).")
-    ] = None,
-    account: Annotated[list[str] | None, typer.Option("--account")] = None,
-    region: Annotated[list[str] | None, typer.Option("--region")] = None,
-    check: Annotated[list[str] | None, typer.Option("--check")] = None,
-    text: Annotated[str | None, typer.Option(help="Substring of title or resource.")] = None,
-    workflow: Annotated[
-        list[str] | None,
-        typer.Option(help="NEW, NOTIFIED, SUPPRESSED, RESOLVED (repeatable)."),
-    ] = None,
-    archived: Annotated[bool, typer.Option(help="Include archived findings.")] = False,
-    limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
-    fmt: Fmt = OutputFormat.table,
-    output_file: OutFile = None,
-    db: Db = None,
-) -> None:
-    """List findings stored in the hub."""
-    from dataclasses import replace
-
-    from mamori.hub import FindingFilter
-    from mamori.hub.query import parse_enum
-
-    for label in [*(severity or []), *([min_severity] if min_severity else [])]:
-        _severity(label)
-    statuses = [s.upper() for s in status or []]
-    allowed = {"PASSED", "FAILED", "WARNING", "NOT_AVAILABLE"}
-    if bad := [s for s in statuses if s not in allowed]:
-        raise typer.BadParameter(f"unknown status {bad[0]!r} (one of {', '.join(sorted(allowed))})")
-    flt = FindingFilter(
-        severity=severity,
-        min_severity=min_severity,
-        status=statuses or None,
-        account_id=account,
-        region=region,
-        generator_id=check,
-        text=text,
-        workflow=[parse_enum(WorkflowStatus, w, "workflow status").value for w in workflow or []]
-        or None,
-        record_state=None if archived else "ACTIVE",
-    )
-    with _errors():
-        store = _open_store(db)
-        try:
-            found = store.list_findings(flt, limit=limit, offset=offset)
-            total = store.count(flt)
-            # Suppressed findings stay listed, and are counted apart.
-            suppressed = WorkflowStatus.SUPPRESSED.value
-            muted = (
-                store.count(replace(flt, workflow=[suppressed]))
-                if not flt.workflow or suppressed in flt.workflow
-                else 0
-            )
-        finally:
-            store.close()
-        _emit(found, fmt, output_file, f"Findings ({len(found)} of {total}; {muted} suppressed)")
-
-
-@findings_app.command("insights")
-def findings_insights(
-    by: Annotated[
-        str,
-        typer.Option(
-            "--by", help="account, region, resource_type, check, severity, status, workflow, source"
-        ),
-    ],
-    status: Annotated[
-        list[str] | None, typer.Option(help="Compliance status to keep (repeatable).")
-    ] = None,
-    workflow: Annotated[
-        list[str] | None, typer.Option(help="Workflow status to keep (repeatable).")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
-    db: Db = None,
-) -> None:
-    """Active findings grouped by one field, with counts (Security Hub's insights)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from mamori.hub import FindingFilter
-
-    flt = FindingFilter(status=status or None, workflow=workflow or None)
-    with _errors():
-        store = _open_store(db)
-        try:
-            groups = store.insights(by, flt, limit=limit)
-        finally:
-            store.close()
-    if as_json:
-        rows = [
-            {
-                "value": g.value,
-                "count": g.count,
-                "high_or_worse": g.high_or_worse,
-                "worst": g.worst.value,
-            }
-            for g in groups
-        ]
-        out.print_json(json.dumps(rows))
-        return
-    table = Table(title=f"Findings by {by}")
-    for name in (by, "findings", "high or worse", "worst"):
-        table.add_column(name, overflow="fold")
-    for g in groups:
-        # Values come from findings, some of them from logs: text, never markup.
-        table.add_row(escape(g.value or "-"), str(g.count), str(g.high_or_worse), g.worst.value)
-    out.print(table)
-
-
-@findings_app.command("suppress")
-def findings_suppress(
-    rule: Annotated[Path, typer.Option("--rule", help="Mutelist file (YAML): suppression rules.")],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would change; change nothing.")
-    ] = False,
-    db: Db = None,
-) -> None:
-    """Suppress the findings the mutelist's rules match (and reopen those a rule suppressed that
-    none in force matches any more)."""
-    from datetime import UTC, datetime
-
-    from mamori.hub.mutelist import apply_mutelist, load_mutelist
-
-    with _errors():
-        mutelist = load_mutelist(rule)
-        store = _open_store(db)
-        try:
-            report = apply_mutelist(
-                store, mutelist, today=datetime.now(UTC).date(), dry_run=dry_run
-            )
-        finally:
-            store.close()
-    verb = "would be" if dry_run else "were"
-    for rid, n in sorted(report.suppressed.items()):
-        out.print(f"{rid}: {n} finding(s) {verb} suppressed", highlight=False)
-    if report.expired:
-        out.print(f"expired, not applied: {', '.join(report.expired)}", highlight=False)
-    out.print(
-        f"{sum(report.suppressed.values())} suppressed, {report.reopened} reopened,"
-        f" {report.examined} findings examined" + (" (dry run)" if dry_run else ""),
-        highlight=False,
-    )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Findings exported as JSON, ASFF (Security Hub), OCSF and CSV."""
+"""Findings exported as JSON, ASFF (Security Hub), OCSF, CSV and SARIF."""
 
 from mamori.exports.asff import to_asff
 from mamori.exports.ocsf import to_ocsf

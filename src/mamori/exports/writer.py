@@ -9,9 +9,10 @@ from mamori.core import Finding, InputError
 from mamori.exports._text import to_json
 from mamori.exports.asff import to_asff
 from mamori.exports.ocsf import to_ocsf
+from mamori.exports.sarif import write_sarif
 from mamori.exports.tabular import write_csv
 
-FORMATS = ("json", "asff", "ocsf", "csv")  # "table" is rendered by the CLI itself
+FORMATS = ("json", "asff", "ocsf", "csv", "sarif")  # "table" is rendered by the CLI itself
 
 
 def _as_json(f: Finding) -> dict[str, Any]:
@@ -41,6 +42,8 @@ def write_findings(
         raise InputError(f"the ASFF wrapper applies to the asff format only, not {fmt!r}")
     if name == "csv":
         return write_csv(findings, out)
+    if name == "sarif":
+        return write_sarif(findings, out)
     head, tail = ('{"Findings": [', "]}\n") if asff_wrapper else ("[", "]\n")
     return _write_json_list(map(_TO_DICT[name], findings), out, head, tail)
 

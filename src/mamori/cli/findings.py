@@ -1,0 +1,254 @@
+"""`mamori findings ...`: the findings in the hub: list, group, suppress, export and import."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mamori.cli.common import (
+    Db,
+    Fmt,
+    OutFile,
+    OutputFormat,
+    _emit,
+    _errors,
+    _open_store,
+    _severity,
+    err,
+    out,
+)
+from mamori.core import WorkflowStatus
+
+findings_app = typer.Typer(no_args_is_help=True, help="Findings in the hub.")
+
+
+@findings_app.command("list")
+def findings_list(
+    severity: Annotated[
+        list[str] | None, typer.Option("--severity", "-s", help="Severity label (repeatable).")
+    ] = None,
+    min_severity: Annotated[str | None, typer.Option(help="This severity or higher.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="PASSED, FAILED, NOT_AVAILABLE (repeatable).")
+    ] = None,
+    account: Annotated[list[str] | None, typer.Option("--account")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region")] = None,
+    check: Annotated[list[str] | None, typer.Option("--check")] = None,
+    text: Annotated[str | None, typer.Option(help="Substring of title or resource.")] = None,
+    workflow: Annotated[
+        list[str] | None,
+        typer.Option(help="NEW, NOTIFIED, SUPPRESSED, RESOLVED (repeatable)."),
+    ] = None,
+    archived: Annotated[bool, typer.Option(help="Include archived findings.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    fmt: Fmt = OutputFormat.table,
+    output_file: OutFile = None,
+    db: Db = None,
+) -> None:
+    """List findings stored in the hub."""
+
+    from mamori.hub import FindingFilter
+    from mamori.hub.query import parse_enum
+
+    for label in [*(severity or []), *([min_severity] if min_severity else [])]:
+        _severity(label)
+    statuses = [s.upper() for s in status or []]
+    allowed = {"PASSED", "FAILED", "WARNING", "NOT_AVAILABLE"}
+    if bad := [s for s in statuses if s not in allowed]:
+        raise typer.BadParameter(f"unknown status {bad[0]!r} (one of {', '.join(sorted(allowed))})")
+    flt = FindingFilter(
+        severity=severity,
+        min_severity=min_severity,
+        status=statuses or None,
+        account_id=account,
+        region=region,
+        generator_id=check,
+        text=text,
+        workflow=[parse_enum(WorkflowStatus, w, "workflow status").value for w in workflow or []]
+        or None,
+        record_state=None if archived else "ACTIVE",
+    )
+    with _errors():
+        store = _open_store(db)
+        try:
+            found = store.list_findings(flt, limit=limit, offset=offset)
+            total = store.count(flt)
+            # Suppressed findings stay listed, and are counted apart.
+            suppressed = WorkflowStatus.SUPPRESSED.value
+            muted = (
+                store.count(replace(flt, workflow=[suppressed]))
+                if not flt.workflow or suppressed in flt.workflow
+                else 0
+            )
+        finally:
+            store.close()
+        _emit(found, fmt, output_file, f"Findings ({len(found)} of {total}; {muted} suppressed)")
+
+
+@findings_app.command("export")
+def findings_export(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json, asff, ocsf, csv or sarif.")
+    ] = "json",
+    output_file: OutFile = None,
+    severity: Annotated[list[str] | None, typer.Option("--severity", "-s")] = None,
+    workflow: Annotated[
+        list[str] | None, typer.Option(help="Workflow status (repeatable).")
+    ] = None,
+    archived: Annotated[bool, typer.Option(help="Include archived findings.")] = False,
+    db: Db = None,
+) -> None:
+    """Write the stored findings in an export format (all of them, page by page)."""
+    from mamori.exports import FORMATS
+    from mamori.hub import FindingFilter
+
+    if fmt.strip().lower() not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    flt = FindingFilter(
+        severity=severity or None,
+        workflow=workflow or None,
+        record_state=None if archived else "ACTIVE",
+    )
+    with _errors():
+        store = _open_store(db)
+        try:
+            _emit(
+                list(_all_findings(store, flt)), OutputFormat(fmt.strip().lower()), output_file, ""
+            )
+        finally:
+            store.close()
+
+
+def _all_findings(store: Any, flt: Any, page: int = 1000) -> Iterator[Any]:
+    offset = 0
+    while True:
+        found = store.list_findings(flt, limit=page, offset=offset, order="first_observed_at")
+        yield from found
+        offset += len(found)
+        if len(found) < page:
+            return
+
+
+@findings_app.command("import")
+def findings_import(
+    path: Annotated[Path, typer.Argument(help="The report to import.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="sarif")] = "sarif",
+    account: Annotated[
+        str, typer.Option(help="Account the application belongs to (12 digits).")
+    ] = "000000000000",
+    db: Db = None,
+) -> None:
+    """Import application security results (SARIF 2.1.0 from SAST tools) as findings."""
+    from rich.markup import escape
+
+    from mamori.exports.sarif import read_sarif
+
+    if fmt.strip().lower() != "sarif":
+        raise typer.BadParameter(f"unknown import format {fmt!r} (one of: sarif)")
+    with _errors():
+        imported = read_sarif(path, account_id=account)
+        store = _open_store(db)
+        try:
+            stats = store.write(imported.findings)
+        finally:
+            store.close()
+    for reason in imported.skipped[:20]:
+        err.print(f"[yellow]skipped[/] {path}: {escape(reason)}", highlight=False)
+    out.print(
+        f"{len(imported.findings)} result(s) imported ({stats.inserted} new, {stats.updated}"
+        f" updated), {len(imported.skipped)} skipped",
+        highlight=False,
+    )
+
+
+@findings_app.command("insights")
+def findings_insights(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="account, region, resource_type, check, severity, status, workflow, source"
+        ),
+    ],
+    status: Annotated[
+        list[str] | None, typer.Option(help="Compliance status to keep (repeatable).")
+    ] = None,
+    workflow: Annotated[
+        list[str] | None, typer.Option(help="Workflow status to keep (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    db: Db = None,
+) -> None:
+    """Active findings grouped by one field, with counts (Security Hub's insights)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mamori.hub import FindingFilter
+
+    flt = FindingFilter(status=status or None, workflow=workflow or None)
+    with _errors():
+        store = _open_store(db)
+        try:
+            groups = store.insights(by, flt, limit=limit)
+        finally:
+            store.close()
+    if as_json:
+        rows = [
+            {
+                "value": g.value,
+                "count": g.count,
+                "high_or_worse": g.high_or_worse,
+                "worst": g.worst.value,
+            }
+            for g in groups
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"Findings by {by}")
+    for name in (by, "findings", "high or worse", "worst"):
+        table.add_column(name, overflow="fold")
+    for g in groups:
+        # Values come from findings, some of them from logs: text, never markup.
+        table.add_row(escape(g.value or "-"), str(g.count), str(g.high_or_worse), g.worst.value)
+    out.print(table)
+
+
+@findings_app.command("suppress")
+def findings_suppress(
+    rule: Annotated[Path, typer.Option("--rule", help="Mutelist file (YAML): suppression rules.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; change nothing.")
+    ] = False,
+    db: Db = None,
+) -> None:
+    """Suppress the findings the mutelist's rules match (and reopen those a rule suppressed that
+    none in force matches any more)."""
+    from datetime import UTC, datetime
+
+    from mamori.hub.mutelist import apply_mutelist, load_mutelist
+
+    with _errors():
+        mutelist = load_mutelist(rule)
+        store = _open_store(db)
+        try:
+            report = apply_mutelist(
+                store, mutelist, today=datetime.now(UTC).date(), dry_run=dry_run
+            )
+        finally:
+            store.close()
+    verb = "would be" if dry_run else "were"
+    for rid, n in sorted(report.suppressed.items()):
+        out.print(f"{rid}: {n} finding(s) {verb} suppressed", highlight=False)
+    if report.expired:
+        out.print(f"expired, not applied: {', '.join(report.expired)}", highlight=False)
+    out.print(
+        f"{sum(report.suppressed.values())} suppressed, {report.reopened} reopened,"
+        f" {report.examined} findings examined" + (" (dry run)" if dry_run else ""),
+        highlight=False,
+    )
