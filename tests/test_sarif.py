@@ -4,7 +4,6 @@ results named and skipped), through the CLI against a real store."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mamori.cli.main import app
@@ -20,6 +18,7 @@ from mamori.core import InputError, SeverityLabel
 from mamori.exports import write_findings
 from mamori.exports.sarif import read_sarif
 from mamori.hub import Store
+from tests.arbitrary import json_documents, read_or_refused
 from tests.hub.builders import detection, posture
 
 ACCOUNT = "123456789012"
@@ -111,7 +110,7 @@ def test_reimport_updates_and_fingerprints_decide(tmp_path: Path) -> None:
         app, ["findings", "import", str(_write(tmp_path, doc)), "--account", ACCOUNT, "--db", url]
     )
     assert first.exit_code == 0, first.output
-    assert "2 result(s) imported (2 new, 0 updated), 0 skipped" in first.output
+    assert "2 finding(s) imported (2 new, 0 updated), 0 skipped" in first.output
     again = runner.invoke(
         app, ["findings", "import", str(_write(tmp_path, doc)), "--account", ACCOUNT, "--db", url]
     )
@@ -145,44 +144,27 @@ def test_files_that_are_not_sarif_are_refused(tmp_path: Path, content: str, mess
         read_sarif(_write(tmp_path, content), account_id=ACCOUNT)
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-        lambda inner: (
-            st.lists(inner, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(
-                    [
-                        "runs",
-                        "results",
-                        "ruleId",
-                        "tool",
-                        "driver",
-                        "rules",
-                        "id",
-                        "level",
-                        "properties",
-                        "security-severity",
-                        "message",
-                        "text",
-                        "locations",
-                    ]
-                ),
-                inner,
-                max_size=4,
-            )
-        ),
-        max_leaves=12,
-    )
-)
-def test_any_json_is_imported_or_refused_cleanly(doc: Any) -> None:
-    import tempfile
+_SARIF_KEYS = [
+    "runs",
+    "results",
+    "ruleId",
+    "tool",
+    "driver",
+    "rules",
+    "id",
+    "level",
+    "properties",
+    "security-severity",
+    "message",
+    "text",
+    "locations",
+]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = _write(Path(tmp), json.dumps(doc))
-        with contextlib.suppress(InputError):  # anything else fails the test
-            read_sarif(path, account_id=ACCOUNT)
+
+@settings(max_examples=80, deadline=None)
+@given(json_documents(_SARIF_KEYS))
+def test_any_json_is_imported_or_refused_cleanly(doc: Any) -> None:
+    read_or_refused(lambda path: read_sarif(path, account_id=ACCOUNT), doc)
 
 
 def test_cli_export_sarif_from_the_store(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mamori.cli.main import app
 from mamori.core import InputError, Resource, WorkflowStatus
 from mamori.hub import Store
 from mamori.hub.mutelist import Condition, Mutelist, apply_mutelist, load_mutelist
+from tests.arbitrary import json_documents
 from tests.hub.builders import ACCOUNT, OTHER_ACCOUNT, detection, posture
 
 TODAY = date(2026, 11, 29)
@@ -104,18 +104,7 @@ def test_invalid_mutelists_are_refused_by_name(tmp_path: Path, doc: Any, message
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-        lambda inner: (
-            st.lists(inner, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(["rules", "id", "match", "accounts", "any", "not", "x"]), inner
-            )
-        ),
-        max_leaves=10,
-    )
-)
+@given(json_documents(["rules", "id", "match", "accounts", "any", "not", "x"], leaves=10))
 def test_any_document_is_loaded_or_refused_cleanly(doc: Any) -> None:
     try:
         Mutelist.model_validate(doc)

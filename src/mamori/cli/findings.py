@@ -138,30 +138,35 @@ def _all_findings(store: Any, flt: Any, page: int = 1000) -> Iterator[Any]:
 @findings_app.command("import")
 def findings_import(
     path: Annotated[Path, typer.Argument(help="The report to import.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="sarif")] = "sarif",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="sarif (SAST) or zap (OWASP ZAP JSON report).")
+    ] = "sarif",
     account: Annotated[
         str, typer.Option(help="Account the application belongs to (12 digits).")
     ] = "000000000000",
     db: Db = None,
 ) -> None:
-    """Import application security results (SARIF 2.1.0 from SAST tools) as findings."""
+    """Import application security results as findings of their own product."""
     from rich.markup import escape
 
     from mamori.exports.sarif import read_sarif
+    from mamori.exports.zap import read_zap
 
-    if fmt.strip().lower() != "sarif":
-        raise typer.BadParameter(f"unknown import format {fmt!r} (one of: sarif)")
+    readers = {"sarif": read_sarif, "zap": read_zap}
+    read = readers.get(fmt.strip().lower())
+    if read is None:
+        raise typer.BadParameter(f"unknown import format {fmt!r} (one of: {', '.join(readers)})")
     with _errors():
-        imported = read_sarif(path, account_id=account)
+        imported = read(path, account_id=account)
         store = _open_store(db)
         try:
             stats = store.write(imported.findings)
         finally:
             store.close()
     for reason in imported.skipped[:20]:
-        err.print(f"[yellow]skipped[/] {path}: {escape(reason)}", highlight=False)
+        err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False)
     out.print(
-        f"{len(imported.findings)} result(s) imported ({stats.inserted} new, {stats.updated}"
+        f"{len(imported.findings)} finding(s) imported ({stats.inserted} new, {stats.updated}"
         f" updated), {len(imported.skipped)} skipped",
         highlight=False,
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +27,7 @@ import orjson
 from mamori.core import Finding, InputError, Remediation, Resource, Severity, SeverityLabel
 from mamori.core.finding import PRODUCT_NAME
 from mamori.exports._text import to_json
+from mamori.exports.imported import Imported, read_json
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -133,20 +133,9 @@ def write_sarif(findings: Iterable[Finding], out: IO[str]) -> int:
 # -- in ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Imported:
-    findings: list[Finding] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # why each unreadable result was left out
-
-
 def read_sarif(path: Path, *, account_id: str, region: str = "global") -> Imported:
     """The results of a SARIF log as findings; InputError if the file is not SARIF at all."""
-    try:
-        doc = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{path}: not JSON ({exc})") from None
+    doc = read_json(path)
     runs = doc.get("runs") if isinstance(doc, dict) else None
     if not isinstance(runs, list):
         raise InputError(f'{path}: not a SARIF log (no "runs" list)')
