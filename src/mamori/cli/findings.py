@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from mamori.cli.common import (
     Db,
+    Endpoint,
     Fmt,
     OutFile,
     OutputFormat,
+    Profile,
     _emit,
     _errors,
     _open_store,
@@ -22,7 +25,7 @@ from mamori.cli.common import (
     err,
     out,
 )
-from mamori.core import WorkflowStatus
+from mamori.core import AwsAccessError, WorkflowStatus
 
 findings_app = typer.Typer(no_args_is_help=True, help="Findings in the hub.")
 
@@ -168,6 +171,56 @@ def findings_import(
     out.print(
         f"{len(imported.findings)} finding(s) imported ({stats.inserted} new, {stats.updated}"
         f" updated), {len(imported.skipped)} skipped",
+        highlight=False,
+    )
+
+
+@findings_app.command("push-securityhub")
+def findings_push_securityhub(
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", "-r", help="Push the findings homed here (repeatable)."),
+    ] = None,
+    only_failed: Annotated[
+        bool, typer.Option("--only-failed", help="Only findings that ask for action.")
+    ] = False,
+    archive_stale: Annotated[
+        bool, typer.Option(help="Archive Mamori's findings Security Hub still holds as active.")
+    ] = True,
+    profile: Profile = None,
+    endpoint_url: Endpoint = None,
+    db: Db = None,
+) -> None:
+    """Import the stored findings into AWS Security Hub (BatchImportFindings)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mamori.exports.securityhub import CLIENT_CONFIG, push
+    from mamori.hub import FindingFilter
+
+    def client_for(name: str) -> Any:
+        session = boto3.Session(profile_name=profile)
+        return session.client(
+            "securityhub", region_name=name, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+        )
+
+    with _errors():
+        store = _open_store(db)
+        try:
+            # Archived findings go too: Security Hub is told they are archived.
+            found = list(_all_findings(store, FindingFilter(record_state=None)))
+        finally:
+            store.close()
+        chosen = [f for f in found if f.is_failing] if only_failed else found
+        try:
+            report = push(chosen, client_for, regions=region, archive_stale=archive_stale)
+        except (BotoCoreError, ClientError) as exc:
+            raise AwsAccessError(f"Security Hub: {exc}") from None
+    for fid, why in report.failed[:20]:
+        err.print(f"[yellow]refused[/] {fid}: {escape(why)}", highlight=False)
+    out.print(
+        f"{report.imported} imported, {report.archived_stale} stale archived,"
+        f" {len(report.failed)} refused, in {', '.join(report.regions) or 'no region'}",
         highlight=False,
     )
 
