@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mamori.core import Compliance, Finding, Resource, Severity
+from mamori.core import Compliance, Finding, Mitre, Resource, Severity
 
 ACCOUNT = "111111111111"
 OTHER_ACCOUNT = "222222222222"
@@ -72,4 +72,5 @@ def detection(
         updated_at=observed,
         count=count,
         evidence={"sourceIPAddress": "198.51.100.7", "events": count},
+        mitre=[Mitre(tactic="Initial Access", technique_id="T1078.004")],
     )

@@ -59,3 +59,14 @@ def test_cli_insights_escape_values(tmp_path: Path) -> None:
         "high_or_worse": 2,
         "worst": "CRITICAL",
     }
+
+
+def test_group_by_finding_type_and_tactic(store: Store) -> None:
+    _fill(store)
+    by_type = {g.value: g.count for g in store.insights("type")}
+    assert by_type == {
+        "Software and Configuration Checks/AWS Security Best Practices": 4,
+        "TTPs/Initial Access/Policy:IAMUser-RootCredentialUsage": 1,
+    }
+    by_tactic = {g.value: g.count for g in store.insights("tactic")}
+    assert by_tactic == {None: 4, "Initial Access": 1}

@@ -7,16 +7,25 @@ import io
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.pool import NullPool
 
 from mamori.hub import Store
 from mamori.hub.database import make_engine, parse_url
-from mamori.hub.migrate import alembic_config, current_revision, head_revision, upgrade
+from mamori.hub.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from mamori.hub.models import Base
-from tests.hub.builders import posture
+from mamori.hub.store import _row
+from tests.hub.builders import detection, posture
 
-TABLES = {"findings", "scans", "finding_history", "alembic_version"}
+TABLES = {"findings", "scans", "finding_history", "score_history", "alembic_version"}
+# The newest revision shipped: the highest-numbered file in the versions folder.
+LATEST = max(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 
 
 def test_migrates_an_empty_database_to_the_models(db_url: str) -> None:
@@ -24,7 +33,7 @@ def test_migrates_an_empty_database_to_the_models(db_url: str) -> None:
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            assert current_revision(conn) == head_revision() == "0001"
+            assert current_revision(conn) == head_revision() == LATEST
             assert set(inspect(conn).get_table_names()) >= TABLES
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
@@ -63,3 +72,20 @@ def test_offline_sql_for_a_dba() -> None:
     assert "CREATE TABLE findings" in ddl
     assert "CREATE INDEX ix_findings_list ON findings (record_state, severity_rank" in ddl
     assert "REFERENCES findings (id) ON DELETE CASCADE" in ddl
+
+
+def test_0002_fills_type_and_tactic_of_stored_findings(db_url: str) -> None:
+    # A store written before 0002: its findings get the new columns from their own JSON.
+    engine = make_engine(parse_url(db_url))
+    found = detection("AKIAOLD")
+    old_row = {k: v for k, v in _row(found).items() if k not in {"finding_type", "mitre_tactic"}}
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0001")
+            conn.execute(insert(Base.metadata.tables["findings"]).values(**old_row))
+        upgrade(engine)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT finding_type, mitre_tactic FROM findings")).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (found.types[0], "Initial Access")

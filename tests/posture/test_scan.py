@@ -52,6 +52,10 @@ def test_rescan_updates_and_resolves(store: Store) -> None:
     scans = store.scans()
     assert [s.status for s in scans] == ["completed", "completed"]
     assert scans[0].counts["total"] == len(second.findings)
+    # Each scan records a score point per standard: the trend saw the fix.
+    overall = store.score_history("overall")
+    assert [p.reason for p in overall] == [f"scan {scans[1].id}", f"scan {scans[0].id}"]
+    assert overall[1].passed == overall[0].passed + 1
 
 
 def test_snapshot_saved_and_rescanned_offline(store: Store, tmp_path: Path) -> None:

@@ -230,7 +230,9 @@ def findings_insights(
     by: Annotated[
         str,
         typer.Option(
-            "--by", help="account, region, resource_type, check, severity, status, workflow, source"
+            "--by",
+            help="account, region, resource_type, check, severity, status, workflow, source,"
+            " type (ASFF finding type), tactic (ATT&CK)",
         ),
     ],
     status: Annotated[
@@ -298,6 +300,8 @@ def findings_suppress(
             report = apply_mutelist(
                 store, mutelist, today=datetime.now(UTC).date(), dry_run=dry_run
             )
+            if not dry_run and (report.reopened or any(report.suppressed.values())):
+                _rescore(store, f"mutelist {rule.name}")
         finally:
             store.close()
     verb = "would be" if dry_run else "were"
@@ -310,3 +314,35 @@ def findings_suppress(
         f" {report.examined} findings examined" + (" (dry run)" if dry_run else ""),
         highlight=False,
     )
+
+
+@findings_app.command("workflow")
+def findings_workflow(
+    finding_ids: Annotated[list[str], typer.Argument(help="Finding ids to change.")],
+    status: Annotated[str, typer.Option("--status", help="NEW, NOTIFIED, SUPPRESSED or RESOLVED.")],
+    note: Annotated[str | None, typer.Option(help="Why: kept in the finding's history.")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who decides (default: the login name).")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Set the workflow status of findings, as a person's decision kept in their history."""
+    import getpass
+
+    actor = by or getpass.getuser()
+    with _errors():
+        store = _open_store(db)
+        try:
+            for fid in finding_ids:
+                store.set_workflow(fid, status, by=actor, note=note)
+            _rescore(store, f"workflow set by {actor}")
+        finally:
+            store.close()
+    out.print(f"{len(finding_ids)} finding(s) set to {status.upper()}", highlight=False)
+
+
+def _rescore(store: Any, reason: str) -> None:
+    """Workflow changes move the scores (suppressed failures count as accepted): a new point."""
+    from mamori.posture.score import record_scores
+
+    record_scores(store, reason)

@@ -5,14 +5,23 @@ Stands in for Security Hub's findings store. SQLite by default, PostgreSQL at sc
 
 from mamori.hub.database import default_db_url
 from mamori.hub.query import FindingFilter
-from mamori.hub.records import Insight, ScanRecord, ScanScope, UpsertStats
+from mamori.hub.records import (
+    CheckState,
+    Insight,
+    ScanRecord,
+    ScanScope,
+    ScorePoint,
+    UpsertStats,
+)
 from mamori.hub.store import Store
 
 __all__ = [
+    "CheckState",
     "FindingFilter",
     "Insight",
     "ScanRecord",
     "ScanScope",
+    "ScorePoint",
     "Store",
     "UpsertStats",
     "default_db_url",

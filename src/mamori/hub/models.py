@@ -96,6 +96,9 @@ class FindingRow(Base):
     account_id: Mapped[str]
     region: Mapped[str]
     resource_type: Mapped[str]
+    # The first ASFF type and the first ATT&CK tactic: what insights group threats by.
+    finding_type: Mapped[str | None]
+    mitre_tactic: Mapped[str | None]
     # Text and not indexed: ARNs and titles can exceed a B-tree entry, and the text filter is
     # a substring match that no index serves anyway.
     resource_id: Mapped[str] = mapped_column(Text)
@@ -118,6 +121,7 @@ class FindingRow(Base):
         Index("ix_findings_status", "compliance_status", "workflow_status"),
         Index("ix_findings_resource_type", "resource_type"),
         Index("ix_findings_last_scan", "last_scan_id"),
+        Index("ix_findings_finding_type", "finding_type"),
     )
 
 
@@ -148,3 +152,19 @@ class HistoryRow(Base):
     to_status: Mapped[str]
     changed_by: Mapped[str]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ScoreRow(Base):
+    """A standard's security score at one moment (the trend charts' points)."""
+
+    __tablename__ = "score_history"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    standard: Mapped[str]
+    passed: Mapped[int]
+    failed: Mapped[int]
+    no_data: Mapped[int]
+    reason: Mapped[str]  # what changed the score: a scan, a workflow change...
+
+    __table_args__ = (Index("ix_score_history_standard", "standard", "at"),)

@@ -148,6 +148,8 @@ GROUP_FIELDS: dict[str, Any] = {
     "status": FindingRow.compliance_status,
     "workflow": FindingRow.workflow_status,
     "source": FindingRow.source,
+    "type": FindingRow.finding_type,
+    "tactic": FindingRow.mitre_tactic,
 }
 
 

@@ -73,3 +73,37 @@ class Insight:
     count: int
     high_or_worse: int
     worst: SeverityLabel
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """How one check stands in one account, over its active findings: FAILED when any failing
+    finding is not suppressed, PASSED when the rest passed or were suppressed (a risk accepted,
+    as Security Hub counts it), NO_DATA when none could be evaluated."""
+
+    account_id: str
+    check_id: str
+    state: str
+    failing: int  # failing, unsuppressed findings (resources) of the check in the account
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """A standard's score at one moment; "overall" stands for every check in every standard."""
+
+    at: datetime
+    standard: str
+    passed: int
+    failed: int
+    no_data: int
+    reason: str
+
+    @property
+    def percent(self) -> float | None:
+        return pass_rate(self.passed, self.failed)
+
+
+def pass_rate(passed: int, failed: int) -> float | None:
+    """A score in percent; None when nothing was assessed (no data is not 0% nor 100%)."""
+    assessed = passed + failed
+    return None if assessed == 0 else 100.0 * passed / assessed

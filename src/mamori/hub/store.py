@@ -53,9 +53,16 @@ from mamori.hub.database import (
     parse_url,
 )
 from mamori.hub.migrate import upgrade
-from mamori.hub.models import Base, FindingRow, HistoryRow, ScanRow
+from mamori.hub.models import Base, FindingRow, HistoryRow, ScanRow, ScoreRow
 from mamori.hub.query import FindingFilter, conditions, group_column, ordering, parse_enum
-from mamori.hub.records import Insight, ScanRecord, ScanScope, UpsertStats
+from mamori.hub.records import (
+    CheckState,
+    Insight,
+    ScanRecord,
+    ScanScope,
+    ScorePoint,
+    UpsertStats,
+)
 
 T = TypeVar("T")
 
@@ -322,6 +329,67 @@ class Store:
                 for value, n, severe, worst in s.execute(stmt)
             ]
 
+    def check_states(self) -> list[CheckState]:
+        """Per account and check, how its active compliance findings stand (see CheckState);
+        aggregated by the database, so a score never loads the findings themselves."""
+        failed = FindingRow.compliance_status == ComplianceStatus.FAILED.value
+        suppressed = FindingRow.workflow_status == WorkflowStatus.SUPPRESSED.value
+        failing = func.sum(case((failed & ~suppressed, 1), else_=0))
+        passing = func.sum(
+            case(
+                (FindingRow.compliance_status == ComplianceStatus.PASSED.value, 1),
+                (failed & suppressed, 1),
+                else_=0,
+            )
+        )
+        stmt = (
+            select(FindingRow.account_id, FindingRow.generator_id, failing, passing)
+            .where(
+                FindingRow.record_state == RecordState.ACTIVE.value,
+                FindingRow.compliance_status.is_not(None),
+            )
+            .group_by(FindingRow.account_id, FindingRow.generator_id)
+        )
+        with self._tx("read control states") as s:
+            return [
+                CheckState(
+                    account,
+                    check,
+                    "FAILED" if n_fail else "PASSED" if n_pass else "NO_DATA",
+                    int(n_fail or 0),
+                )
+                for account, check, n_fail, n_pass in s.execute(stmt)
+            ]
+
+    def record_scores(self, points: Sequence[ScorePoint]) -> None:
+        rows = [
+            {
+                "at": p.at,
+                "standard": p.standard,
+                "passed": p.passed,
+                "failed": p.failed,
+                "no_data": p.no_data,
+                "reason": p.reason,
+            }
+            for p in points
+        ]
+        if rows:
+            with self._tx("record scores") as s:
+                s.connection().execute(insert(ScoreRow), rows)
+
+    def score_history(self, standard: str | None = None, *, limit: int = 500) -> list[ScorePoint]:
+        """The latest `limit` score points (of one standard, or all), oldest first."""
+        stmt = select(ScoreRow).order_by(ScoreRow.at.desc(), ScoreRow.id.desc())
+        if standard is not None:
+            stmt = stmt.where(ScoreRow.standard == standard)
+        stmt = stmt.limit(_non_negative(limit, "limit"))
+        with self._tx("read score history") as s:
+            rows = list(s.scalars(stmt))
+        return [
+            ScorePoint(r.at, r.standard, r.passed, r.failed, r.no_data, r.reason)
+            for r in reversed(rows)
+        ]
+
     def history(self, finding_id: str) -> list[dict[str, Any]]:
         """Workflow changes of a finding, oldest first."""
         stmt = (
@@ -387,6 +455,8 @@ def _row(f: Finding) -> dict[str, Any]:
         "region": f.region,
         "resource_type": res.type,
         "resource_id": res.id,
+        "finding_type": f.types[0],
+        "mitre_tactic": f.mitre[0].tactic if f.mitre else None,
         "title": f.title,
         "first_observed_at": f.first_observed_at,
         "last_observed_at": f.last_observed_at,

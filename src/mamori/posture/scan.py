@@ -181,6 +181,10 @@ def run_scan(
     if with_identity:
         result.identity = _identity(snapshot, store)
         result.finished = time.perf_counter()
+    if store is not None and scan_id is not None:
+        from mamori.posture.score import record_scores
+
+        record_scores(store, f"scan {scan_id}")
     return result
 
 

@@ -9,7 +9,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mamori.core import ComplianceStatus, Finding, SeverityLabel
+from mamori.core import ComplianceStatus, Finding, SeverityLabel, WorkflowStatus
+from mamori.hub.records import pass_rate
 from mamori.posture.registry import load_checks
 from mamori.posture.standards import Standard, load_standards
 
@@ -31,8 +32,7 @@ class Score:
 
     @property
     def percent(self) -> float | None:
-        assessed = self.passed + self.failed
-        return None if assessed == 0 else 100.0 * self.passed / assessed
+        return pass_rate(self.passed, self.failed)
 
 
 @dataclass
@@ -56,6 +56,17 @@ class Summary:
     not_available: list[tuple[str, str]] = field(default_factory=list)  # (check, reason)
 
 
+def effective_status(f: Finding) -> str:
+    """What a compliance finding counts as in a score: a suppressed failure is a risk someone
+    accepted, so it counts as passed (Security Hub's rule); WARNING and NOT_AVAILABLE are no
+    data. `Store.check_states` applies the same rule in SQL (a test holds the two together)."""
+    assert f.compliance is not None
+    status = f.compliance.status
+    if status is ComplianceStatus.FAILED:
+        return "PASSED" if f.workflow.status is WorkflowStatus.SUPPRESSED else "FAILED"
+    return "PASSED" if status is ComplianceStatus.PASSED else "NO_DATA"
+
+
 def _check_states(findings: Iterable[Finding]) -> dict[tuple[str, str], str]:
     """(account, check) -> FAILED / PASSED / NO_DATA."""
     state: dict[tuple[str, str], str] = {}
@@ -63,14 +74,7 @@ def _check_states(findings: Iterable[Finding]) -> dict[tuple[str, str], str]:
         if f.compliance is None:
             continue
         key = (f.account_id, f.generator_id)
-        status = f.compliance.status
-        prior = state.get(key, "NO_DATA")
-        if status is ComplianceStatus.FAILED or prior == "FAILED":
-            state[key] = "FAILED"
-        elif status is ComplianceStatus.PASSED or prior == "PASSED":
-            state[key] = "PASSED"
-        else:
-            state[key] = "NO_DATA"
+        state[key] = _combine([state.get(key, "NO_DATA"), effective_status(f)])
     return state
 
 
@@ -82,7 +86,7 @@ def _combine(states: list[str]) -> str:
     return "NO_DATA"
 
 
-def _score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: list[str]) -> Score:
+def score_standard(std: Standard, state: dict[tuple[str, str], str], accounts: list[str]) -> Score:
     """Controls are scored per account, as Security Hub does in each account; over several
     accounts the figures add up (account, control) pairs, so one failing member does not
     hide how the others stand."""
@@ -105,7 +109,7 @@ def summarize(findings: list[Finding], top: int = 10) -> Summary:
     by_sev = Counter(f.severity.label for f in failing)
     standards = load_standards()
     std_scores = {
-        sid: (std, _score_standard(std, state, accounts)) for sid, std in standards.items()
+        sid: (std, score_standard(std, state, accounts)) for sid, std in standards.items()
     }
     acct_scores: dict[str, Score] = {}
     acct_std: dict[str, dict[str, Score]] = {}
@@ -115,9 +119,7 @@ def summarize(findings: list[Finding], top: int = 10) -> Summary:
             if a == acct:
                 s.count(st)
         acct_scores[acct] = s
-        acct_std[acct] = {
-            sid: _score_standard(std, state, [acct]) for sid, std in standards.items()
-        }
+        acct_std[acct] = {sid: score_standard(std, state, [acct]) for sid, std in standards.items()}
     registry = load_checks()
     resources: dict[str, set[str]] = defaultdict(set)
     accts: dict[str, set[str]] = defaultdict(set)
