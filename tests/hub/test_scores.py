@@ -98,6 +98,7 @@ def test_unknown_standard_is_an_input_error(store: Store) -> None:
 
 
 def test_history_keeps_points_in_order(store: Store) -> None:
+    assert store.latest_scores() == []
     store.write([posture("b", generator=BLOCK, status="FAILED")])
     first = record_scores(store, "scan 1")
     store.write([posture("b", generator=BLOCK, status="PASSED", observed=at(1))])
@@ -111,6 +112,9 @@ def test_history_keeps_points_in_order(store: Store) -> None:
     assert len(store.score_history()) == 2 * len(first)  # every standard and overall
     assert [p.reason for p in store.score_history(CIS, limit=1)] == ["scan 2"]
     assert store.score_history("nope") == []
+    latest = {p.standard: p for p in store.latest_scores()}
+    assert set(latest) == {s.standard for s in first}
+    assert latest[CIS].reason == "scan 2" and latest[CIS].passed == 1
 
 
 def test_score_point_percent_without_data() -> None:

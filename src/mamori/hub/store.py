@@ -385,10 +385,15 @@ class Store:
         stmt = stmt.limit(_non_negative(limit, "limit"))
         with self._tx("read score history") as s:
             rows = list(s.scalars(stmt))
-        return [
-            ScorePoint(r.at, r.standard, r.passed, r.failed, r.no_data, r.reason)
-            for r in reversed(rows)
-        ]
+        return [_score_point(r) for r in reversed(rows)]
+
+    def latest_scores(self) -> list[ScorePoint]:
+        """The last recorded point of every standard: the scores as of the last scan or
+        workflow change, read without aggregating the findings (what an overview shows)."""
+        last = select(func.max(ScoreRow.id)).group_by(ScoreRow.standard).scalar_subquery()
+        stmt = select(ScoreRow).where(ScoreRow.id.in_(last)).order_by(ScoreRow.standard)
+        with self._tx("read the latest scores") as s:
+            return [_score_point(r) for r in s.scalars(stmt)]
 
     def history(self, finding_id: str) -> list[dict[str, Any]]:
         """Workflow changes of a finding, oldest first."""
@@ -556,6 +561,10 @@ def _scan_record(r: ScanRow) -> ScanRecord:
 
 
 # -- small helpers ----------------------------------------------------------------------------
+
+
+def _score_point(r: ScoreRow) -> ScorePoint:
+    return ScorePoint(r.at, r.standard, r.passed, r.failed, r.no_data, r.reason)
 
 
 def _count_change(stats: UpsertStats, change: lifecycle.Transition) -> None:
