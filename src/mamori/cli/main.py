@@ -49,6 +49,7 @@ from mamori.cli.detect import detect_app
 from mamori.cli.findings import findings_app
 from mamori.cli.iam import iam_app
 from mamori.cli.score import score
+from mamori.cli.serve import serve, users_app
 from mamori.core import InputError, SeverityLabel
 
 app = typer.Typer(
@@ -65,6 +66,8 @@ app.add_typer(standards_app, name="standards")
 app.add_typer(findings_app, name="findings")
 app.add_typer(iam_app, name="iam")
 app.add_typer(detect_app, name="detect")
+app.add_typer(users_app, name="users")
+app.command()(serve)
 app.command("score")(score)
 
 # -- commands ------------------------------------------------------------------------------------
@@ -350,16 +353,26 @@ def demo(
     log_days: Annotated[
         int, typer.Option(min=0, max=90, help="Days of generated logs to run detection on.")
     ] = 30,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Exit once the findings are stored.")
+    ] = False,
 ) -> None:
     """Start an emulated AWS organisation, seed it, scan it, run detection on a month of its
-    generated logs and print the summary."""
+    generated logs, print the summary and serve the dashboard on 127.0.0.1:8000."""
     if ctx.invoked_subcommand is not None:
         return
+    from mamori.cli.serve import serve_demo
     from mamori.demo.run import run_demo
 
     with _errors():
         run_demo(
-            out, err, db=db, regions=region or None, keep_running=keep_running, log_days=log_days
+            out,
+            err,
+            db=db,
+            regions=region or None,
+            keep_running=keep_running,
+            log_days=log_days,
+            serve=None if no_serve else lambda url: serve_demo(url, own_store=db is None),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +105,10 @@ def run_demo(
     regions: list[str] | None = None,
     keep_running: bool = False,
     log_days: int = 30,
+    serve: Callable[[str], None] | None = None,
 ) -> DemoRun:
+    """With `serve`, end by calling it with the store's URL (the dashboard, until Ctrl-C),
+    the emulated endpoint still up meanwhile."""
     from mamori.cli.render import summary
     from mamori.posture.summary import summarize
 
@@ -153,6 +156,9 @@ def run_demo(
                 "  aws organizations list-accounts\n"
                 f"  mamori scan --org --role-name {MEMBER_ROLE} --region us-east-1"
             )
+        if serve is not None:
+            serve(db or default_demo_db())
+        elif keep_running:
             try:
                 while True:
                     time.sleep(3600)
