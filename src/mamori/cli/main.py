@@ -48,6 +48,7 @@ from mamori.cli.common import (  # noqa: F401 - re-exported for tests
 from mamori.cli.detect import detect_app
 from mamori.cli.findings import findings_app
 from mamori.cli.iam import iam_app
+from mamori.cli.investigate import investigate
 from mamori.cli.score import score
 from mamori.cli.serve import serve, users_app
 from mamori.core import InputError, SeverityLabel
@@ -66,6 +67,7 @@ app.add_typer(standards_app, name="standards")
 app.add_typer(findings_app, name="findings")
 app.add_typer(iam_app, name="iam")
 app.add_typer(detect_app, name="detect")
+app.command("investigate")(investigate)
 app.add_typer(users_app, name="users")
 app.command()(serve)
 app.command("score")(score)

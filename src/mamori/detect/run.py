@@ -61,6 +61,7 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
     from mamori.detect.ingest import Source, ingest
     from mamori.detect.intel import load_intel
     from mamori.detect.rules.base import rules as select_rules
+    from mamori.investigate import update_after_run
 
     chosen = select_rules(req.rules)
     sigma = _sigma(req.sigma)
@@ -92,6 +93,8 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
             enrichment.close()
     result.errors[:0] = sigma.messages()
     stored = _store(store, result, req.update_every) if store is not None else None
+    # The investigation graph takes in the parts just ingested and links the run's findings.
+    result.errors.extend(update_after_run(data_dir, result.findings))
     errors = [*intel.errors, *(enrichment.errors if enrichment else [])]
     return DetectRun(result, report, errors, data_dir, stored)
 

@@ -1,0 +1,127 @@
+"""Where the graph is kept, how a build commits it, and how it is opened for reading.
+
+`<data-dir>/graph/` holds generations of the tables (`gen-<id>/entities.parquet`, `edges`,
+`activity`, `finding_links`) and `state.json`, which names the current generation and every log
+part aggregated into it (by file name and size: parts are written once, under a new name, and
+never changed). A build writes a new generation beside the current one and then replaces
+`state.json` (a rename): that one step commits both the tables and the list of parts, so a build
+that dies half way leaves the last graph and its list as they were, and no part is ever counted
+twice. The generation before the current one is kept, so that a reader that opened it just
+before a commit can finish; older ones are removed. Builds take an exclusive lock on the
+folder; readers take none.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mamori.core import InputError, StoreError
+
+FOLDER = "graph"
+STATE = "state.json"
+FORMAT = 1
+
+
+def graph_dir(data_dir: Path) -> Path:
+    return data_dir / FOLDER
+
+
+@dataclass
+class State:
+    generation: str
+    parts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> part name -> size
+    built_at: str = ""
+
+    def folder(self, data_dir: Path) -> Path:
+        return graph_dir(data_dir) / self.generation
+
+
+def read_state(data_dir: Path) -> State | None:
+    """The committed state, or None if no graph was built here."""
+    path = graph_dir(data_dir) / STATE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the investigation graph's state: {exc}") from None
+    try:
+        doc: Any = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError("not a state file of this Mamori")
+        generation = doc["generation"]
+        if not (isinstance(generation, str) and generation.startswith("gen-")) or "/" in generation:
+            raise ValueError("no generation named")
+        parts = {
+            str(table): {str(name): int(size) for name, size in files.items()}
+            for table, files in doc.get("parts", {}).items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"{path}: not a valid investigation graph state ({exc}); rebuild the graph with"
+            " `mamori investigate --rebuild`"
+        ) from None
+    return State(generation, parts, str(doc.get("built_at", "")))
+
+
+def commit(data_dir: Path, state: State) -> None:
+    """Make `state` (whose generation folder is written) the current graph."""
+    folder = graph_dir(data_dir)
+    doc = {
+        "format": FORMAT,
+        "generation": state.generation,
+        "parts": state.parts,
+        "built_at": state.built_at or datetime.now(UTC).isoformat(),
+    }
+    tmp = folder / f".{STATE}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, folder / STATE)
+
+
+def new_generation(data_dir: Path) -> tuple[str, Path]:
+    name = f"gen-{uuid.uuid4().hex}"
+    folder = graph_dir(data_dir) / name
+    folder.mkdir(parents=True)
+    return name, folder
+
+
+def prune(data_dir: Path, keep: set[str]) -> None:
+    """Remove generation folders other than `keep` (and half-written ones of dead builds)."""
+    for child in graph_dir(data_dir).glob("gen-*"):
+        if child.name not in keep and child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+@contextmanager
+def build_lock(data_dir: Path, wait: float) -> Iterator[None]:
+    """Exclusive to one build at a time; waits up to `wait` seconds for another to finish."""
+    folder = graph_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{folder}: another build of the investigation graph is under way"
+                        f" (waited {wait:.0f} s)"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
