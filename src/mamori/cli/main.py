@@ -16,6 +16,7 @@ import typer
 
 from mamori import __version__
 from mamori.aws import DEFAULT_AUDIT_ROLE
+from mamori.cli.automate import automate_app
 from mamori.cli.common import (  # noqa: F401 - re-exported for tests
     EXIT_FAIL_ON,
     EXIT_RUNTIME,
@@ -67,6 +68,7 @@ app.add_typer(standards_app, name="standards")
 app.add_typer(findings_app, name="findings")
 app.add_typer(iam_app, name="iam")
 app.add_typer(detect_app, name="detect")
+app.add_typer(automate_app, name="automate")
 app.command("investigate")(investigate)
 app.add_typer(users_app, name="users")
 app.command()(serve)

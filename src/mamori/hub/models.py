@@ -168,3 +168,43 @@ class ScoreRow(Base):
     reason: Mapped[str]  # what changed the score: a scan, a workflow change...
 
     __table_args__ = (Index("ix_score_history_standard", "standard", "at"),)
+
+
+class AutomationAuditRow(Base):
+    """One automation action taken, planned (dry run), skipped or failed on one finding."""
+
+    __tablename__ = "automation_audit"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    run_id: Mapped[str]
+    rules: Mapped[str]  # the rules file's name
+    rule_id: Mapped[str]
+    action: Mapped[str]  # the action kind
+    action_key: Mapped[str]  # the action's place and parameters, digested
+    # Not a foreign key: the audit outlives the findings it acted on.
+    finding_id: Mapped[str]
+    fingerprint: Mapped[str]  # what the finding said when the action ran
+    account_id: Mapped[str]
+    resource_id: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool]
+    result: Mapped[str]  # done, planned, skipped, failed
+    detail: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # Has this action already been done for this finding as it is now?
+        Index("ix_automation_audit_done", "rules", "rule_id", "finding_id"),
+        Index("ix_automation_audit_at", "at"),
+    )
+
+
+class AutomationStateRow(Base):
+    """Per rules file: findings updated after the watermark are new to its next run."""
+
+    __tablename__ = "automation_state"
+
+    rules: Mapped[str] = mapped_column(String, primary_key=True)
+    watermark: Mapped[datetime]
+    last_run_id: Mapped[str]
+    updated_at: Mapped[datetime]

@@ -35,19 +35,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from mamori.core import Finding, InputError, WorkflowStatus
+from mamori.core import Finding, WorkflowStatus
 from mamori.hub.query import FindingFilter
+from mamori.hub.rulefile import load_rule_file
 from mamori.hub.store import Store
 
 # Findings suppressed by a rule carry this prefix and the rule id as who decided.
@@ -167,33 +166,7 @@ class Mutelist(BaseModel):
 
 def load_mutelist(path: Path) -> Mutelist:
     """The mutelist in `path`; InputError naming the file, rule and key of every problem."""
-    try:
-        doc: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the mutelist ({exc.strerror or exc})") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
-    try:
-        return Mutelist.model_validate(doc)
-    except ValidationError as exc:
-        problems = [f"{_where(doc, err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise InputError(f"{path}: invalid mutelist: " + "; ".join(problems[:10])) from None
-
-
-def _where(doc: Any, loc: tuple[int | str, ...]) -> str:
-    """An error's place, with the rule named by its id where it has one."""
-    parts: list[str] = []
-    for i, key in enumerate(loc):
-        if i == 1 and loc[0] == "rules" and isinstance(key, int):
-            rules = doc.get("rules") if isinstance(doc, dict) else None
-            rule = rules[key] if isinstance(rules, list) and key < len(rules) else None
-            rid = rule.get("id") if isinstance(rule, dict) else None
-            parts.append(f"[{key}]" + (f" ({rid})" if isinstance(rid, str) else ""))
-        elif isinstance(key, int):
-            parts.append(f"[{key}]")
-        else:
-            parts.append(("." if parts else "") + key)
-    return "".join(parts) or "the file"
+    return load_rule_file(path, Mutelist, "mutelist")
 
 
 @dataclass
