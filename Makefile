@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# native/: the compiled CloudTrail column builder, a C extension built from source (needs a C
+# compiler); Mamori runs without it, only slower.
+$(STAMP): pyproject.toml constraints.txt native/pyproject.toml native/setup.py native/mamori_native.c
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt ./native
 	touch $(STAMP)
 
 demo: install

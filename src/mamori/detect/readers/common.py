@@ -112,19 +112,26 @@ def _parse_one_time(text: str) -> datetime | None:
 
 def iso_times(values: Sequence[object]) -> tuple[pa.Array, pa.Array]:
     """ISO 8601 texts -> (UTC timestamps, mask of values that are missing or unparsable).
+    Values that are not text are no time."""
+    return iso_text_times(
+        pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    )
+
+
+def iso_text_times(texts: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """iso_times of a text array.
 
     AWS writes one fixed form, parsed in one vectorised call; anything else (fractions,
     offsets) goes through the slow path only for the odd values."""
-    texts = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
     fast = pc.strptime(texts, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True)
     fast = fast.cast(TS_TYPE)
     missing = pc.is_null(fast)
     if not pc.any(missing).as_py():
         return fast, missing
     fixed: list[datetime | None] = []
-    for value, parsed in zip(values, fast.to_pylist(), strict=True):
-        if parsed is None and isinstance(value, str):
-            fixed.append(_parse_one_time(value))
+    for text, parsed in zip(texts.to_pylist(), fast.to_pylist(), strict=True):
+        if parsed is None and text is not None:
+            fixed.append(_parse_one_time(text))
         else:
             fixed.append(parsed)
     times = pa.array(fixed, TS_TYPE)
