@@ -79,10 +79,10 @@ FROM (
     WHERE event_source = 'ec2.amazonaws.com' AND request_parameters LIKE '%"i-%'
     UNION ALL
     SELECT {_REQUEST_COLUMNS},
-        'arn:aws:s3:::' || regexp_extract(request_parameters, '"bucketName":"([^"/]+)"', 1)
+        'arn:aws:s3:::' || json_extract_string(request_parameters, '$.bucketName')
     FROM events
     WHERE event_source = 's3.amazonaws.com' AND coalesce(len(resources), 0) = 0
-        AND request_parameters LIKE '%"bucketName":"%'
+        AND request_parameters LIKE '%"bucketName":"%' AND json_valid(request_parameters)
 ) r
 WHERE coalesce(res, '') NOT IN ('', 'arn:aws:s3:::')
 GROUP BY ALL
