@@ -19,11 +19,26 @@ from mamori.web.accounts import SESSION_LIFETIME
 from mamori.web.app import WebContext, context
 from mamori.web.security import session_of
 
-router = APIRouter(prefix="/api", tags=["api"])
+
+def _error(text: str) -> dict[str, Any]:
+    return {"model": s.Problem, "description": text}
+
+
+# Answers any route may give besides its own: the guard's and the error handlers'.
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses={
+        400: _error("The request's values are not usable (the detail says which)"),
+        401: _error("Not logged in"),
+        403: _error("Missing or wrong CSRF token, or a cross-site request"),
+        503: _error("The findings store is unavailable"),
+    },
+)
 Ctx = Annotated[WebContext, Depends(context)]
 Filters = Annotated[queries.FindingQuery, Query()]
 GroupBy = Literal[tuple(GROUP_FIELDS)]  # type: ignore[valid-type]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("Not found")}
 
 
 def login_attempt(ctx: WebContext, request: Request, username: str, password: str) -> str | None:
@@ -46,7 +61,11 @@ def login_attempt(ctx: WebContext, request: Request, username: str, password: st
 @router.post(
     "/login",
     response_model=s.Me,
-    responses={401: {"description": "Wrong credentials"}, 429: {"description": "Rate limited"}},
+    responses={
+        401: _error("Wrong credentials"),
+        415: _error("Not JSON"),
+        429: _error("Too many failed logins (see Retry-After)"),
+    },
 )
 def login(body: s.Login, request: Request, ctx: Ctx) -> Response:
     """Log in; the answer carries the CSRF token to send as X-CSRF-Token."""
@@ -148,7 +167,9 @@ def compliance(standard_id: str, ctx: Ctx) -> s.Compliance:
     return queries.compliance(ctx.store, standard_id)
 
 
-@router.get("/identity/escalations/{finding_id}", response_model=s.EscalationGraph)
+@router.get(
+    "/identity/escalations/{finding_id}", response_model=s.EscalationGraph, responses=_NOT_FOUND
+)
 def escalation(finding_id: str, ctx: Ctx) -> s.EscalationGraph:
     """A privilege-escalation finding's paths as a laid-out graph."""
     graph = queries.escalation(ctx.store, finding_id)

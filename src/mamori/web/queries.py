@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mamori.core import (
     ComplianceStatus,
@@ -20,15 +20,8 @@ from mamori.core import (
 from mamori.hub import FindingFilter, Store
 from mamori.hub.query import ORDER_FIELDS
 from mamori.web import schemas as s
+from mamori.web.schemas import Severity, Status, WorkflowValue
 
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-Severity = Annotated[SeverityLabel, BeforeValidator(_upper)]
-Status = Annotated[ComplianceStatus, BeforeValidator(_upper)]
-WorkflowValue = Annotated[WorkflowStatus, BeforeValidator(_upper)]
 Order = Literal[tuple(f"{sign}{name}" for name in ORDER_FIELDS for sign in ("-", ""))]  # type: ignore[valid-type]
 
 ACTIONABLE = [WorkflowStatus.NEW.value, WorkflowStatus.NOTIFIED.value]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from mamori.core import ComplianceStatus, Finding, RecordState, SeverityLabel, WorkflowStatus
 
@@ -14,6 +14,16 @@ from mamori.core import ComplianceStatus, Finding, RecordState, SeverityLabel, W
 Text = Annotated[str, StringConstraints(max_length=512, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 FindingId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+# Enum values as users type them too (`severity=high`).
+Severity = Annotated[SeverityLabel, BeforeValidator(_upper)]
+Status = Annotated[ComplianceStatus, BeforeValidator(_upper)]
+WorkflowValue = Annotated[WorkflowStatus, BeforeValidator(_upper)]
 
 
 class _Out(BaseModel):
@@ -90,7 +100,7 @@ class WorkflowChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[FindingId] = Field(min_length=1, max_length=500)
-    status: WorkflowStatus
+    status: WorkflowValue
     note: Note | None = None
 
 
@@ -251,6 +261,10 @@ class MutelistApply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = True
+
+
+class Problem(_Out):
+    detail: str
 
 
 class Login(BaseModel):
