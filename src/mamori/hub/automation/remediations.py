@@ -391,6 +391,7 @@ def _without_ids(perm: dict[str, Any]) -> dict[str, Any]:
         "ec2:CreateSecurityGroup",
         "ec2:RevokeSecurityGroupIngress",
         "ec2:RevokeSecurityGroupEgress",
+        "ec2:ModifyInstanceAttribute",
         "ec2:ModifyNetworkInterfaceAttribute",
         "ec2:CreateTags",
     ),
@@ -406,16 +407,23 @@ def quarantine_instance(f: Finding, p: QuarantineParams, r: Remedy) -> str:
     if not interfaces or not instance.get("VpcId"):
         raise NothingToDo(f"instance {instance_id} has no VPC network interface to isolate")
     group = _isolating_group(ec2, r, str(instance["VpcId"]), p.group_name)
-    before = sorted({g["GroupId"] for eni in interfaces for g in eni.get("Groups", [])})
+    if len(interfaces) == 1:
+        before = sorted({g["GroupId"] for g in instance.get("SecurityGroups", [])})
+    else:
+        before = sorted({g["GroupId"] for eni in interfaces for g in eni.get("Groups", [])})
     if before == [group]:
         raise NothingToDo(f"instance {instance_id} is already in {group}")
-    for eni in interfaces:
-        r.write(
-            ec2,
-            "modify_network_interface_attribute",
-            NetworkInterfaceId=eni["NetworkInterfaceId"],
-            Groups=[group],
-        )
+    if len(interfaces) == 1:
+        # ModifyInstanceAttribute replaces the groups of the instance's (only) interface.
+        r.write(ec2, "modify_instance_attribute", InstanceId=instance_id, Groups=[group])
+    else:
+        for eni in interfaces:
+            r.write(
+                ec2,
+                "modify_network_interface_attribute",
+                NetworkInterfaceId=eni["NetworkInterfaceId"],
+                Groups=[group],
+            )
     r.write(
         ec2,
         "create_tags",
