@@ -116,3 +116,15 @@ def test_actions_list_and_remediation_policy() -> None:
     assert {"s3:PutBucketPublicAccessBlock", "iam:UpdateAccessKey", "cloudtrail:StartLogging",
             "ec2:EnableEbsEncryptionByDefault", "iam:DetachRolePolicy",
             "ec2:RevokeSecurityGroupIngress", "ec2:ModifyInstanceAttribute"} <= actions  # fmt: skip
+
+
+def test_the_documented_rules_file_is_valid(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "automation.md").read_text("utf-8")
+    example = re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)[0]
+    path = tmp_path / "automation.yaml"
+    path.write_text(example, encoding="utf-8")
+    result = runner.invoke(app, ["automate", "validate", "--rules", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "10 rule(s)" in result.stdout
