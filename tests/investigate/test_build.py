@@ -15,26 +15,19 @@ from mamori.core import InputError, StoreError
 from mamori.detect.ingest import Source, ingest
 from mamori.investigate import Graph, update
 from mamori.investigate import graphdir as gd
-from mamori.investigate.tables import LINKS_FILE, SPECS
-from tests.investigate.world import ACCOUNT, DAVE, World
+from mamori.investigate.tables import SPECS
+from tests.investigate.world import ACCOUNT, ATTACK_IP, DAVE, World
 
 _KINDS = ("cloudtrail", "vpc-flow", "dns")
 
 
 def _tables(data_dir: Path) -> dict[str, list[dict[str, object]]]:
-    state = gd.read_state(data_dir)
-    assert state is not None
-    folder = state.folder(data_dir)
-    out = {}
-    for name in [*SPECS, "finding_links"]:
-        table = pq.read_table(folder / (f"{name}.parquet" if name in SPECS else LINKS_FILE))
-        out[name] = sorted(table.to_pylist(), key=repr)
-    return out
-
-
-def _ingest(logs: Path, data_dir: Path) -> None:
-    report = ingest([Source(kind, str(logs)) for kind in _KINDS], data_dir)
-    assert report.errors == []
+    """Every table of the graph as its readers see it (segments merged), sorted."""
+    with Graph.open(data_dir) as graph:
+        return {
+            name: sorted(graph.rows(f"SELECT * FROM {name}"), key=repr)  # noqa: S608
+            for name in [*SPECS, "finding_links"]
+        }
 
 
 def _day(logs: Path, day: str, into: Path) -> Path:
@@ -46,30 +39,48 @@ def _day(logs: Path, day: str, into: Path) -> Path:
     return into
 
 
-def test_incremental_builds_equal_a_full_build(world: World, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    # Day one is ingested and taken in, then day two on top of it, from the same files.
-    growing = _day(world.logs, "01", tmp_path / "logs")
-    _ingest(growing, data)
-    first = update(data, findings=world.findings[:2])
-    assert first.changed and first.parts["events"] >= 1 and not first.rebuilt
-    _day(world.logs, "02", growing)
-    _ingest(growing, data)
-    second = update(data, findings=world.findings[2:])
-    # Only the new parts were read: day two's records, not day one's again.
-    for table in ("events", "flows", "dns"):
-        parts = list((data / table).glob("part-*.parquet"))
-        total = sum(pq.read_metadata(p).num_rows for p in parts)
-        assert second.parts[table] == len(parts) - first.parts[table] >= 1
-        assert second.records[table] == total - first.records[table] > 0
+@pytest.mark.parametrize("max_segments", [8, 2])
+def test_incremental_builds_equal_a_full_build(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_segments: int
+) -> None:
+    """Logs arriving day by day and kind by kind, the graph taken in after each ingest (six
+    builds: kept as segments, or compacted past `max_segments`), give the graph of one build."""
+    monkeypatch.setattr(gd, "MAX_SEGMENTS", max_segments)
+    data, growing = tmp_path / "data", tmp_path / "logs"
+    reports = []
+    for day in ("01", "02"):
+        _day(world.logs, day, growing)
+        for kind in _KINDS:
+            before = {t: set((data / t).glob("part-*.parquet")) for t in ("events", "flows", "dns")}
+            assert ingest([Source(kind, str(growing))], data).errors == []
+            report = update(data, findings=world.findings if day == "02" else [])
+            reports.append(report)
+            # Only the parts of this ingest were read.
+            for table, old in before.items():
+                added = set((data / table).glob("part-*.parquet")) - old
+                assert report.parts[table] == len(added)
+                assert report.records[table] == sum(pq.read_metadata(p).num_rows for p in added)
+    assert all(r.changed and not r.rebuilt for r in reports)
+    assert max(r.segments for r in reports) <= max_segments
+    assert any(r.compacted for r in reports) == (max_segments < len(reports))
     incremental = _tables(data)
     full = tmp_path / "full"
     shutil.copytree(data, full, ignore=shutil.ignore_patterns("graph"))
     rebuilt = update(full, findings=world.findings, rebuild=True)
-    assert rebuilt.rebuilt == "asked for"
+    assert rebuilt.rebuilt == "asked for" and rebuilt.segments == 1
     assert _tables(full) == incremental
     # And it is the graph the detection run built over the same logs in one go.
     assert _tables(world.data_dir) == incremental
+    # Questions read the segments merged: the same answers as from one segment.
+    for kind, eid in (("access_key", DAVE.access_key), ("ip", ATTACK_IP), ("account", ACCOUNT)):
+        assert _answers(data, kind, eid) == _answers(full, kind, eid)
+
+
+def _answers(data_dir: Path, kind: str, eid: str) -> tuple[dict[str, object], ...]:
+    with Graph.open(data_dir) as graph:
+        p = graph.profile(kind, eid, days=1).model_dump(exclude={"graph_built_at"})
+        n = graph.neighbourhood(kind, eid, depth=2, limit=40).model_dump()
+    return p, n
 
 
 def test_a_build_without_new_parts_changes_nothing(world: World, tmp_path: Path) -> None:
@@ -111,7 +122,8 @@ def test_a_failed_build_leaves_the_graph_as_it_was(world: World, tmp_path: Path)
     with pytest.raises(InputError, match="cannot build the investigation graph"):
         update(data)
     assert gd.read_state(data) == before
-    assert [p.name for p in gd.graph_dir(data).glob("gen-*")] == [before.generation]
+    kept = {p.name for p in gd.graph_dir(data).iterdir() if not p.name.startswith(".")}
+    assert kept == {*before.members(), gd.STATE}  # nothing half-written left behind
     with Graph.open(data) as graph:
         assert graph.profile("access_key", DAVE.access_key).seen
 
@@ -119,7 +131,9 @@ def test_a_failed_build_leaves_the_graph_as_it_was(world: World, tmp_path: Path)
 def test_an_unreadable_state_is_named_and_a_rebuild_recovers(world: World, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(world.data_dir, data)
-    (gd.graph_dir(data) / gd.STATE).write_text('{"format": 1, "generation": "../../etc"}')
+    (gd.graph_dir(data) / gd.STATE).write_text(
+        '{"format": 1, "segments": ["../../etc"], "links": "links.parquet"}'
+    )
     with pytest.raises(InputError, match=r"state.json: not a valid investigation graph state"):
         update(data)
     with pytest.raises(InputError, match="--rebuild"):
@@ -153,7 +167,7 @@ def test_one_build_at_a_time(world: World, tmp_path: Path) -> None:
 
 
 def test_readers_survive_builds_committed_meanwhile(world: World, tmp_path: Path) -> None:
-    """A graph opened before a build still answers after it (its generation is kept)."""
+    """A graph opened before a build still answers after it (the files it reads are kept)."""
     data = tmp_path / "data"
     shutil.copytree(world.data_dir, data)
     with Graph.open(data) as graph:

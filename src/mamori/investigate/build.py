@@ -8,6 +8,8 @@ under the graph: the graph is then rebuilt from every part. A listed part that i
 log store) keeps what it added, as the detection baselines do.
 """
 
+# ruff: noqa: S608 - SQL assembled from constants written here and our own table names
+
 from __future__ import annotations
 
 import shutil
@@ -26,7 +28,7 @@ from mamori.core import Finding, InputError, MamoriError
 from mamori.detect.schema import TABLES
 from mamori.investigate import db, extract, graphdir, links
 from mamori.investigate.graphdir import State
-from mamori.investigate.tables import FINDING_LINKS, LINKS_FILE, SPECS
+from mamori.investigate.tables import FINDING_LINKS, SPECS
 
 if TYPE_CHECKING:
     from mamori.hub import Store
@@ -39,11 +41,12 @@ _PAGE = 1000
 class BuildReport:
     parts: dict[str, int] = field(default_factory=dict)  # table -> new parts aggregated
     records: dict[str, int] = field(default_factory=dict)  # table -> records in them
-    rows: dict[str, int] = field(default_factory=dict)  # graph table -> rows after the build
     findings: int = 0  # findings (re)linked
     rebuilt: str = ""  # why the graph was built from every part, if it was
+    segments: int = 0  # segments of the graph after the build
+    compacted: bool = False  # every segment was merged into one
     seconds: float = 0.0
-    changed: bool = False  # a new generation was committed
+    changed: bool = False  # a new state was committed
 
 
 def _parts(data_dir: Path) -> dict[str, list[Path]]:
@@ -60,16 +63,6 @@ def _rewritten(state: State, current: dict[str, list[Path]]) -> str:
             if size is not None and size != path.stat().st_size:
                 return f"{path} changed since the graph was built"
     return ""
-
-
-def _stored(con: duckdb.DuckDBPyConnection, state: State | None, data_dir: Path) -> None:
-    """Register the stored tables as `old_<name>` (empty without a graph)."""
-    folder = state.folder(data_dir) if state else None
-    for spec in SPECS.values():
-        path = folder / spec.file if folder else None
-        db.view(con, f"old_{spec.name}", [path] if path else [], spec.schema)
-    path = folder / LINKS_FILE if folder else None
-    db.view(con, "old_links", [path] if path else [], FINDING_LINKS)
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -127,8 +120,7 @@ def update(
             return report
         con = db.connect()
         try:
-            previous = on_disk.generation if on_disk else None
-            _build(con, data_dir, state, previous, new, chosen, store, report)
+            built = _build(con, data_dir, state, new, chosen, store, report)
         except duckdb.Error as exc:
             raise InputError(
                 f"{data_dir}: cannot build the investigation graph from the ingested logs: "
@@ -136,6 +128,7 @@ def update(
             ) from None
         finally:
             con.close()
+        graphdir.prune(data_dir, built.members() | (on_disk.members() if on_disk else set()))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -144,49 +137,86 @@ def _build(
     con: duckdb.DuckDBPyConnection,
     data_dir: Path,
     state: State | None,
-    previous: str | None,
     new: dict[str, list[Path]],
     findings: list[Finding],
     store: Store | None,
     report: BuildReport,
-) -> None:
+) -> State:
+    """Write what the build adds and commit it; what it wrote is removed if it fails."""
     for table, paths in new.items():
         db.view(con, table, paths, TABLES[table].schema)
         report.parts[table] = len(paths)
-        [(count,)] = con.sql(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
+        [(count,)] = con.sql(f"SELECT count(*) FROM {table}").fetchall()
         report.records[table] = int(count)
-    _stored(con, state, data_dir)
-    name, folder = graphdir.new_generation(data_dir)
+    segments = list(state.segments) if state else []
+    links_name = state.links if state else ""
+    written: list[Path] = []
     try:
-        fresh = extract.aggregate(con) if any(new.values()) else {}
-        for spec in SPECS.values():
-            if spec.name in fresh:
-                con.register(f"new_{spec.name}", fresh[spec.name])
-                merged = con.sql(spec.merge_sql(f"old_{spec.name}", f"new_{spec.name}"))
-            else:
-                merged = con.table(f"old_{spec.name}")
-            table = merged.to_arrow_table().cast(spec.schema)
-            _write(table, folder / spec.file)
-            report.rows[spec.name] = table.num_rows
-        if store is not None:
-            findings = [*findings, *store_findings(store)]
-        report.findings = len(findings)
-        old = con.table("old_links").to_arrow_table().cast(FINDING_LINKS)
-        linked = links.link_rows(con, findings)
-        table = links.merged_links(con, old, linked, replace_all=store is not None)
-        _write(table, folder / LINKS_FILE)
-        report.rows["finding_links"] = table.num_rows
-        parts = (
-            {t: dict(state.parts.get(t, {})) for t in TABLES} if state else {t: {} for t in TABLES}
-        )
+        if any(new.values()):
+            name, folder = graphdir.new_segment(data_dir)
+            written.append(folder)
+            compact = len(segments) >= graphdir.MAX_SEGMENTS
+            _segment(con, extract.aggregate(con), state if compact else None, data_dir, folder)
+            segments = [name] if compact else [*segments, name]
+            report.compacted = compact
+        if findings or store is not None or not links_name:
+            links_name, path = graphdir.new_links(data_dir)
+            written.append(path)
+            report.findings = _link(con, state, data_dir, findings, store, path)
+        parts = {t: dict(state.parts.get(t, {})) if state else {} for t in TABLES}
         for table_name, paths in new.items():
             parts[table_name].update({p.name: p.stat().st_size for p in paths})
-        graphdir.commit(data_dir, State(name, parts, datetime.now(UTC).isoformat()))
+        built = State(segments, links_name, parts, datetime.now(UTC).isoformat())
+        graphdir.commit(data_dir, built)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        for path in written:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         raise
     report.changed = True
-    graphdir.prune(data_dir, {name, *([previous] if previous else [])})
+    report.segments = len(segments)
+    return built
+
+
+def _segment(
+    con: duckdb.DuckDBPyConnection,
+    fresh: dict[str, pa.Table],
+    merge_with: State | None,
+    data_dir: Path,
+    folder: Path,
+) -> None:
+    """The new aggregate as a segment, merged with every segment of `merge_with` if given (a
+    compaction), each table sorted by its keys."""
+    for spec in SPECS.values():
+        con.register(f"new_{spec.name}", fresh[spec.name])
+        source = f"new_{spec.name}"
+        if merge_with is not None:
+            db.view(
+                con, f"old_{spec.name}", merge_with.segment_files(data_dir, spec.file), spec.schema
+            )
+            source = f"(SELECT * FROM old_{spec.name} UNION ALL BY NAME SELECT * FROM {source}) u"
+        table = con.sql(spec.merged_sql(source, ordered=True)).to_arrow_table().cast(spec.schema)
+        _write(table, folder / spec.file)
+
+
+def _link(
+    con: duckdb.DuckDBPyConnection,
+    state: State | None,
+    data_dir: Path,
+    findings: list[Finding],
+    store: Store | None,
+    path: Path,
+) -> int:
+    """The finding links with `findings` (and the hub's, which replace all) linked anew."""
+    if store is not None:
+        findings = [*findings, *store_findings(store)]
+    db.view(con, "old_links", [state.links_file(data_dir)] if state else [], FINDING_LINKS)
+    old = con.table("old_links").to_arrow_table().cast(FINDING_LINKS)
+    linked = links.link_rows(con, findings)
+    _write(links.merged_links(con, old, linked, replace_all=store is not None), path)
+    return len(findings)
 
 
 def _committed(data_dir: Path, rebuild: bool) -> State | None:

@@ -28,17 +28,26 @@ def quoted(path: Path) -> str:
 
 
 def view(
-    con: duckdb.DuckDBPyConnection, name: str, files: Sequence[Path], schema: pa.Schema
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    files: Sequence[Path],
+    schema: pa.Schema,
+    *,
+    filename: bool = False,
 ) -> None:
     """`name` as a view over Parquet `files` (read lazily), or an empty table of `schema`.
-    Only the columns of `schema` are selected, so parts with more columns read the same."""
+    Only the columns of `schema` are selected, so parts with more columns read the same; with
+    `filename`, the file each row came from too."""
     if not files:
-        con.register(name, schema.empty_table())
+        empty = schema.empty_table()
+        if filename:
+            empty = empty.append_column("filename", pa.array([], pa.string()))
+        con.register(name, empty)
         return
-    columns = ", ".join(f'"{c}"' for c in schema.names)
+    columns = ", ".join([*(f'"{c}"' for c in schema.names), *(["filename"] if filename else [])])
     paths = "[" + ", ".join(quoted(p) for p in files) + "]"
     # Views take no bound parameters: the name is ours, the paths quoted.
     con.execute(
         f"CREATE OR REPLACE VIEW {name} AS SELECT {columns}"  # noqa: S608
-        f" FROM read_parquet({paths}, union_by_name = true)"
+        f" FROM read_parquet({paths}, union_by_name = true, filename = {filename})"
     )

@@ -1,6 +1,7 @@
-"""The built graph opened for reading: a DuckDB connection with the current generation's tables
-as views (`entities`, `edges`, `activity`, `finding_links`) and `ip_info`, the country and AS of
-addresses (the detection run's enrichment, kept beside its baseline, plus any given here)."""
+"""The built graph opened for reading: a DuckDB connection with the graph's tables as views
+(`entities`, `edges`, `activity`: its segments merged as they are read; `finding_links`) and
+`ip_info`, the country and AS of addresses (the detection runs' enrichment, kept beside their
+baseline, plus any given here)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mamori.core import InputError
 from mamori.detect.enrichment import ENRICHMENT_SCHEMA
 from mamori.investigate import db, graphdir
 from mamori.investigate.graphdir import State
-from mamori.investigate.tables import FINDING_LINKS, LINKS_FILE, SPECS
+from mamori.investigate.tables import FINDING_LINKS, SPECS, Spec
 
 if TYPE_CHECKING:
     from mamori.detect.enrichment import Enrichment
@@ -51,12 +52,11 @@ class Graph:
                     f"{data_dir}: no investigation graph here (it is built by `mamori detect`"
                     " and by `mamori investigate` over the logs ingested there)"
                 )
-            folder = state.folder(data_dir)
             con = db.connect()
             try:
                 for spec in SPECS.values():
-                    db.view(con, spec.name, [folder / spec.file], spec.schema)
-                db.view(con, "finding_links", [folder / LINKS_FILE], FINDING_LINKS)
+                    _segments_view(con, spec, state.segment_files(data_dir, spec.file))
+                db.view(con, "finding_links", [state.links_file(data_dir)], FINDING_LINKS)
             except duckdb.IOException:
                 # Pruned by a build that committed twice since the state was read: read again.
                 con.close()
@@ -130,6 +130,18 @@ class Graph:
                 if info.get("country") or info.get("asn") is not None:
                     found[ip] = {"ip": ip, **info}
         return found
+
+
+def _segments_view(con: duckdb.DuckDBPyConnection, spec: Spec, files: list[Path]) -> None:
+    """`<name>`: one segment is the table as it is; several are merged per key as they are read
+    (DuckDB pushes a lookup's filter on the keys below the merge, so a lookup reads only its
+    rows). `<name>_raw`: the segments' rows unmerged, with the file each came from, for queries
+    that must select rows by a join before merging them (see `merged_sql`)."""
+    db.view(con, f"{spec.name}_raw", files, spec.schema, filename=True)
+    if len(files) <= 1:
+        db.view(con, spec.name, files, spec.schema)
+        return
+    con.execute(f"CREATE VIEW {spec.name} AS {spec.merged_sql(f'{spec.name}_raw')}")
 
 
 def _register_ip_info(con: duckdb.DuckDBPyConnection, data_dir: Path) -> str | None:

@@ -1,14 +1,17 @@
 """Where the graph is kept, how a build commits it, and how it is opened for reading.
 
-`<data-dir>/graph/` holds generations of the tables (`gen-<id>/entities.parquet`, `edges`,
-`activity`, `finding_links`) and `state.json`, which names the current generation and every log
-part aggregated into it (by file name and size: parts are written once, under a new name, and
-never changed). A build writes a new generation beside the current one and then replaces
-`state.json` (a rename): that one step commits both the tables and the list of parts, so a build
-that dies half way leaves the last graph and its list as they were, and no part is ever counted
-twice. The generation before the current one is kept, so that a reader that opened it just
-before a commit can finish; older ones are removed. Builds take an exclusive lock on the
-folder; readers take none.
+`<data-dir>/graph/` holds segments of the tables (`seg-<id>/entities.parquet`, `edges`,
+`activity`: the aggregate of some log parts), the finding links (`links-<id>.parquet`), and
+`state.json`, which names the segments and links file in use and every log part aggregated into
+them (by file name and size: parts are written once, under a new name, and never changed).
+
+A build writes what it adds as a new segment, or (past MAX_SEGMENTS) merges every segment and
+the new aggregate into one, and then replaces `state.json` (a rename): that one step commits both
+the tables and the list of parts, so a build that dies half way leaves the last graph and its
+list as they were, and no part is ever counted twice. Readers merge the segments as they read
+(sums, first and last sightings), which costs little beside a lookup. Files of the state before
+the current one are kept, so that a reader that opened it just before a commit can finish; older
+ones are removed. Builds take an exclusive lock on the folder; readers take none.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -37,14 +41,26 @@ def graph_dir(data_dir: Path) -> Path:
     return data_dir / FOLDER
 
 
+MAX_SEGMENTS = 8
+_SEGMENT = re.compile(r"seg-[0-9a-f]{32}")
+_LINKS = re.compile(r"links-[0-9a-f]{32}\.parquet")
+
+
 @dataclass
 class State:
-    generation: str
+    segments: list[str]  # oldest first
+    links: str  # the finding links' file
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> part name -> size
     built_at: str = ""
 
-    def folder(self, data_dir: Path) -> Path:
-        return graph_dir(data_dir) / self.generation
+    def segment_files(self, data_dir: Path, file: str) -> list[Path]:
+        return [graph_dir(data_dir) / name / file for name in self.segments]
+
+    def links_file(self, data_dir: Path) -> Path:
+        return graph_dir(data_dir) / self.links
+
+    def members(self) -> set[str]:
+        return {*self.segments, self.links}
 
 
 def read_state(data_dir: Path) -> State | None:
@@ -60,9 +76,15 @@ def read_state(data_dir: Path) -> State | None:
         doc: Any = json.loads(text)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError("not a state file of this Mamori")
-        generation = doc["generation"]
-        if not (isinstance(generation, str) and generation.startswith("gen-")) or "/" in generation:
-            raise ValueError("no generation named")
+        segments = doc["segments"]
+        links = doc["links"]
+        # Names only, never paths: a state file must not point a build outside its folder.
+        if not isinstance(segments, list) or not all(
+            isinstance(n, str) and _SEGMENT.fullmatch(n) for n in segments
+        ):
+            raise ValueError("segments are not segment names")
+        if not (isinstance(links, str) and _LINKS.fullmatch(links)):
+            raise ValueError("links is not a links file name")
         parts = {
             str(table): {str(name): int(size) for name, size in files.items()}
             for table, files in doc.get("parts", {}).items()
@@ -72,7 +94,7 @@ def read_state(data_dir: Path) -> State | None:
             f"{path}: not a valid investigation graph state ({exc}); rebuild the graph with"
             " `mamori investigate --rebuild`"
         ) from None
-    return State(generation, parts, str(doc.get("built_at", "")))
+    return State(segments, links, parts, str(doc.get("built_at", "")))
 
 
 def commit(data_dir: Path, state: State) -> None:
@@ -80,7 +102,8 @@ def commit(data_dir: Path, state: State) -> None:
     folder = graph_dir(data_dir)
     doc = {
         "format": FORMAT,
-        "generation": state.generation,
+        "segments": state.segments,
+        "links": state.links,
         "parts": state.parts,
         "built_at": state.built_at or datetime.now(UTC).isoformat(),
     }
@@ -89,18 +112,27 @@ def commit(data_dir: Path, state: State) -> None:
     os.replace(tmp, folder / STATE)
 
 
-def new_generation(data_dir: Path) -> tuple[str, Path]:
-    name = f"gen-{uuid.uuid4().hex}"
+def new_segment(data_dir: Path) -> tuple[str, Path]:
+    name = f"seg-{uuid.uuid4().hex}"
     folder = graph_dir(data_dir) / name
     folder.mkdir(parents=True)
     return name, folder
 
 
+def new_links(data_dir: Path) -> tuple[str, Path]:
+    name = f"links-{uuid.uuid4().hex}.parquet"
+    return name, graph_dir(data_dir) / name
+
+
 def prune(data_dir: Path, keep: set[str]) -> None:
-    """Remove generation folders other than `keep` (and half-written ones of dead builds)."""
-    for child in graph_dir(data_dir).glob("gen-*"):
-        if child.name not in keep and child.is_dir():
+    """Remove segments and links files other than `keep` (and those of dead builds)."""
+    for child in graph_dir(data_dir).iterdir():
+        if child.name in keep:
+            continue
+        if child.is_dir() and _SEGMENT.fullmatch(child.name):
             shutil.rmtree(child, ignore_errors=True)
+        elif _LINKS.fullmatch(child.name):
+            child.unlink(missing_ok=True)
 
 
 @contextmanager

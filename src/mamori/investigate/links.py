@@ -9,7 +9,7 @@ if it is text of a sane length, classified by the same SQL as the logs' values, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
@@ -133,15 +133,8 @@ ORDER BY l.kind, l.id, l.finding_id
 def link_rows(con: duckdb.DuckDBPyConnection, findings: Iterable[Finding]) -> pa.Table:
     """The finding links of `findings` (FINDING_LINKS), classified on `con` (see db.connect)."""
     chosen = list(findings)
-    candidates = [astuple(c) for f in chosen for c in _candidates(f)]
-    columns = list(zip(*candidates, strict=True)) if candidates else [[] for _ in _CANDIDATES]
-    con.register(
-        "inv_candidates",
-        pa.table(
-            [pa.array(list(col), f.type) for col, f in zip(columns, _CANDIDATES, strict=True)],
-            schema=_CANDIDATES,
-        ),
-    )
+    candidates = [asdict(c) for f in chosen for c in _candidates(f)]
+    con.register("inv_candidates", pa.Table.from_pylist(candidates, schema=_CANDIDATES))
     con.register(
         "inv_findings", pa.Table.from_pylist([_finding_row(f) for f in chosen], schema=_FINDINGS)
     )

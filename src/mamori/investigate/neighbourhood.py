@@ -24,6 +24,7 @@ import pyarrow as pa
 from mamori.core import InputError
 from mamori.investigate.kinds import Kind, checked_id, label, node_key, parse_kind
 from mamori.investigate.model import Edge, Neighbourhood, Node
+from mamori.investigate.tables import SPECS
 
 if TYPE_CHECKING:
     from mamori.investigate.graph import Graph
@@ -32,31 +33,43 @@ MAX_DEPTH = 3
 MAX_LIMIT = 500
 _FINDING_RELATION = "involves"
 
-# Edges and finding links touching the frontier (inv_frontier: kind, id), the strongest
-# `$1` of each frontier node.
+# The edges touching the frontier (inv_frontier: kind, id), selected from the segments' rows
+# before they are merged: a join does not reach below a merge, which would otherwise merge every
+# edge. A row touching the frontier at both ends is selected once (UNION: rows of a segment are
+# distinct by key and file).
+_NEAR_ROWS = """(
+    SELECT e.* FROM edges_raw e SEMI JOIN inv_frontier f ON e.src_kind = f.kind AND e.src_id = f.id
+    UNION
+    SELECT e.* FROM edges_raw e SEMI JOIN inv_frontier f ON e.dst_kind = f.kind AND e.dst_id = f.id
+) r"""
+# Those edges and the finding links, the strongest `$1` of each frontier node: findings first
+# (they are why anyone investigates), then by records and recency. arg_max keeps a heap of `$1`
+# per node, where a window would sort every edge of a node with hundreds of thousands.
 _TOUCHING = f"""
-WITH hits AS (
+WITH near AS ({SPECS["edges"].merged_sql(_NEAR_ROWS)}), hits AS (
     SELECT e.src_kind, e.src_id, e.relation, e.dst_kind, e.dst_id, e.first_seen, e.last_seen,
         e.records, e.failures, f.kind AS f_kind, f.id AS f_id, e.records AS weight
-    FROM edges e JOIN inv_frontier f ON e.src_kind = f.kind AND e.src_id = f.id
+    FROM near e JOIN inv_frontier f ON e.src_kind = f.kind AND e.src_id = f.id
     UNION ALL
     SELECT e.src_kind, e.src_id, e.relation, e.dst_kind, e.dst_id, e.first_seen, e.last_seen,
         e.records, e.failures, f.kind, f.id, e.records
-    FROM edges e JOIN inv_frontier f ON e.dst_kind = f.kind AND e.dst_id = f.id
+    FROM near e JOIN inv_frontier f ON e.dst_kind = f.kind AND e.dst_id = f.id
     UNION ALL
     SELECT 'finding', l.finding_id, '{_FINDING_RELATION}', l.kind, l.id, l.first_seen,
-        l.last_seen, l.count, 0, f.kind, f.id,
-        -- findings come before plain records: they are why anyone investigates
-        1000000000000 + l.severity_score
+        l.last_seen, l.count, 0, f.kind, f.id, 1000000000000 + l.severity_score
     FROM finding_links l JOIN inv_frontier f ON l.kind = f.kind AND l.id = f.id
     UNION ALL
     SELECT 'finding', l.finding_id, '{_FINDING_RELATION}', l.kind, l.id, l.first_seen,
         l.last_seen, l.count, 0, f.kind, f.id, l.count
     FROM finding_links l JOIN inv_frontier f ON f.kind = 'finding' AND l.finding_id = f.id
+), top AS (
+    SELECT f_kind, f_id, unnest(arg_max(
+        struct_pack(src_kind, src_id, relation, dst_kind, dst_id, first_seen, last_seen,
+            records, failures),
+        (weight, last_seen, src_id, dst_id, relation), $1)) AS h
+    FROM hits GROUP BY f_kind, f_id
 )
-SELECT * EXCLUDE (weight) FROM hits
-QUALIFY row_number() OVER (PARTITION BY f_kind, f_id
-    ORDER BY weight DESC, last_seen DESC, src_id, dst_id, relation) <= $1
+SELECT f_kind, f_id, h.* FROM top
 """
 _FRONTIER = pa.schema([("kind", pa.string()), ("id", pa.string())])
 

@@ -1,8 +1,8 @@
 """The graph's tables: their schemas, keys, and how a stored table and a new aggregate merge.
 
 Counts add up (each log part is aggregated once), first sightings take the earliest, last the
-latest: merging the aggregate of new parts into the stored table gives what aggregating every
-part at once would. Finding links are replaced per finding instead (a finding's evidence is its
+latest: merging the aggregates of parts, in any grouping, gives what aggregating every part at
+once would. Finding links are replaced per finding instead (a finding's evidence is its
 latest), see `links`.
 """
 
@@ -82,8 +82,8 @@ class Spec:
     def file(self) -> str:
         return f"{self.name}.parquet"
 
-    def merge_sql(self, old: str, new: str) -> str:
-        """The stored rows `old` and the new aggregate `new` as one table of the same rows."""
+    def merged_sql(self, source: str, *, ordered: bool = False) -> str:
+        """The rows of `source` (segments, new aggregates, unioned) merged per key."""
         keys = ", ".join(self.keys)
         aggs = [
             "min(first_seen) AS first_seen",
@@ -97,9 +97,8 @@ class Spec:
         ]
         columns = ", ".join(self.schema.names)
         return (
-            f"SELECT {columns} FROM (SELECT {keys}, {', '.join([*aggs, *rest])} FROM"  # noqa: S608
-            f" (SELECT * FROM {old} UNION ALL BY NAME SELECT * FROM {new}) u GROUP BY {keys}) m"
-            f" ORDER BY {keys}"
+            f"SELECT {columns} FROM (SELECT {keys}, {', '.join([*aggs, *rest])}"  # noqa: S608
+            f" FROM {source} GROUP BY {keys}) m" + (f" ORDER BY {keys}" if ordered else "")
         )
 
 
@@ -117,4 +116,3 @@ SPECS = {
         Spec("activity", ACTIVITY, ("kind", "id", "day", "service", "api"), ("calls", "failures")),
     )
 }
-LINKS_FILE = "finding_links.parquet"
