@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,17 @@ from mamori.web import WebConfig, create_app
 from mamori.web.accounts import Accounts
 from mamori.web.server import listen
 from tests.hub.conftest import db_url, pg_url  # noqa: F401 - fixtures
-from tests.web.data import CIS, PASSWORD, PUBLIC_CHECK, USER, XSS, Filled, fill
+from tests.web.data import (
+    CIS,
+    PASSWORD,
+    PUBLIC_CHECK,
+    USER,
+    XSS,
+    Filled,
+    Investigated,
+    fill,
+    investigated,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -40,16 +51,13 @@ if not Path(CHROMIUM).exists():
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 
-@pytest.fixture
-def served(db_url: str) -> Iterator[tuple[str, Filled]]:  # noqa: F811
-    with Store.open(db_url) as store:
-        filled = fill(store)
-    with Accounts.open(db_url) as accounts:
+@contextmanager
+def uvicorn_on_loopback(config: WebConfig) -> Iterator[str]:
+    """The app under uvicorn in a thread, on a free loopback port; yields its base URL."""
+    with Accounts.open(config.db_url) as accounts:
         accounts.add_user(USER, PASSWORD)
     sock = listen("127.0.0.1", 0)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(WebConfig(db_url=db_url)), log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -58,11 +66,26 @@ def served(db_url: str) -> Iterator[tuple[str, Filled]]:  # noqa: F811
                 break
             thread.join(0.05)
         assert server.started, "the server did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", filled
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[tuple[str, Filled]]:  # noqa: F811
+    with Store.open(db_url) as store:
+        filled = fill(store)
+    with uvicorn_on_loopback(WebConfig(db_url=db_url)) as base:
+        yield base, filled
+
+
+@pytest.fixture
+def served_graph(tmp_path: Path) -> Iterator[tuple[str, Investigated]]:
+    world = investigated(tmp_path / "world")
+    with uvicorn_on_loopback(WebConfig(db_url=world.db_url, data_dir=world.data_dir)) as base:
+        yield base, world
 
 
 @pytest.fixture
@@ -88,6 +111,14 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[Page, list[str]]]:
             yield page, problems
         finally:
             context.close()
+
+
+def _log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", USER)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/")
 
 
 def _score(page: Page, base: str) -> float:
@@ -156,10 +187,7 @@ def test_hostile_text_renders_as_text(
 ) -> None:
     base, filled = served
     page, problems = browser_page
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", USER)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    _log_in(page, base)
     page.goto(f"{base}/findings/{filled.hostile_import}")
     expect(page.locator("h1")).to_contain_text(XSS)
     page.goto(f"{base}/findings/{filled.hostile_detection}")
@@ -171,3 +199,26 @@ def test_hostile_text_renders_as_text(
     page.goto(f"{base}/findings/{filled.hostile_import}")
     assert page.locator('a[href^="javascript:"]').count() == 0
     assert problems == [], "a script from finding text ran (or the CSP blocked our own)"
+
+
+def test_investigate_an_access_key(
+    served_graph: tuple[str, Investigated], browser_page: tuple[Page, list[str]]
+) -> None:
+    base, world = served_graph
+    page, problems = browser_page
+    _log_in(page, base)
+    page.click("nav >> text=Investigate")
+    page.select_option("select[name=kind]", "access_key")
+    page.fill("input[name=id]", world.access_key)
+    page.fill("input[name=days]", "1")
+    page.click("form.filters button[type=submit]")
+    graph = page.locator("svg.graph")
+    expect(graph.locator("g.node-center")).to_contain_text(world.access_key)
+    attacker = graph.locator(f'g.node[data-node="ip:{world.attack_ip}"]')
+    expect(attacker).to_be_visible()
+    expect(page.locator(".entity")).to_contain_text("New behaviour")
+    # Following the attacker's address opens its own profile.
+    attacker.locator("a").click()
+    expect(page).to_have_url(re.compile(rf"kind=ip&id={re.escape(world.attack_ip)}"))
+    expect(page.locator("svg.graph g.node-center")).to_contain_text(world.attack_ip)
+    assert problems == []

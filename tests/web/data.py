@@ -6,6 +6,7 @@ whose title is a script."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mamori.core import Finding, Resource, Severity
 from mamori.detect.findings import finding_of
@@ -106,3 +107,21 @@ def fill(store: Store) -> Filled:
         hostile_import=imported.id,
         access_key=key,
     )
+
+
+@dataclass(frozen=True)
+class Investigated:
+    db_url: str
+    data_dir: Path
+    access_key: str  # a stolen key: used from ATTACK_IP with ATTACK_AGENT
+    attack_ip: str
+
+
+def investigated(root: Path) -> Investigated:
+    """Generated logs with a stolen-key attack, detected as `mamori detect` does: findings in a
+    hub, the investigation graph under the data directory."""
+    from tests.investigate.world import ATTACK_IP, DAVE, detect, write_logs
+
+    db_url = f"sqlite:///{root / 'hub.db'}"
+    detect(write_logs(root / "logs"), root / "data", db_url)
+    return Investigated(db_url, root / "data", DAVE.access_key, ATTACK_IP)

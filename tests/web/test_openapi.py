@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from mamori.hub import Store
 from mamori.web import WebConfig, create_app
@@ -68,6 +69,8 @@ def test_api_conforms_to_its_description(api_schema: Any, auth: Any) -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
         def conforms(case: Any) -> None:
-            case.call_and_validate(headers=headers)
+            # Schema-valid values can still name nothing usable (an entity id that is no IP
+            # address, a mutelist the server was not given): those get the documented 400.
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         conforms()

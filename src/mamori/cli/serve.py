@@ -52,6 +52,13 @@ def serve(
     mutelist: Annotated[
         Path | None, typer.Option(help="Suppression rules (YAML) to show and apply.")
     ] = None,
+    automation: Annotated[
+        Path | None, typer.Option(help="Automation rules (YAML) to show beside the audit log.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where `mamori detect` ingested the logs (the investigation graph)."),
+    ] = None,
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     behind_tls_proxy: Annotated[
@@ -70,6 +77,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the dashboard and its JSON API over the findings store (login required)."""
+    from mamori.detect.run import default_data_dir
     from mamori.web.server import ServeOptions, run
 
     with _errors():
@@ -79,6 +87,8 @@ def serve(
                 host=host,
                 port=port,
                 mutelist=mutelist,
+                automation=automation,
+                data_dir=data_dir or default_data_dir(),
                 ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile,
                 behind_tls_proxy=behind_tls_proxy,
@@ -89,14 +99,14 @@ def serve(
         )
 
 
-def serve_demo(db_url: str, *, own_store: bool) -> None:
+def serve_demo(db_url: str, *, own_store: bool, data_dir: Path | None = None) -> None:
     """The end of `mamori demo`: serve its store on loopback. On the demo's own store the
     admin password is renewed and shown on every run; on a store the user named, only on
     first use."""
     from mamori.web.server import ServeOptions, run
 
     with _errors():
-        run(ServeOptions(db_url=db_url, reset_admin=own_store), announce)
+        run(ServeOptions(db_url=db_url, reset_admin=own_store, data_dir=data_dir), announce)
 
 
 def _password(from_stdin: bool) -> str | None:

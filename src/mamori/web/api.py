@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from mamori.hub.query import GROUP_FIELDS
+from mamori.investigate import Kind
 from mamori.web import queries, rules
 from mamori.web import schemas as s
 from mamori.web.accounts import SESSION_LIFETIME
 from mamori.web.app import WebContext, context
+from mamori.web.investigation import investigate as investigate_entity
 from mamori.web.security import session_of
 
 
@@ -182,6 +184,28 @@ def escalation(finding_id: str, ctx: Ctx) -> s.EscalationGraph:
 def threats(q: Filters, ctx: Ctx) -> s.Timeline:
     """Detection findings on a timeline, a lane per ATT&CK tactic."""
     return queries.timeline(ctx.store, q)
+
+
+@router.get("/investigate/{kind}", response_model=s.Investigation)
+def investigate(
+    kind: Kind,
+    ctx: Ctx,
+    id: Annotated[str, Query(min_length=1, max_length=4096)],  # noqa: A002
+    days: Annotated[float, Query(gt=0, le=366)] = 7.0,
+    depth: Annotated[int, Query(ge=1, le=3)] = 2,
+    nodes: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> s.Investigation:
+    """An entity's profile (activity, related entities, new behaviour, findings) and its
+    neighbourhood in the investigation graph, laid out for drawing."""
+    return investigate_entity(
+        ctx.store, ctx.config.data_dir, kind, id, days=days, depth=depth, nodes=nodes
+    )
+
+
+@router.get("/automation", response_model=s.AutomationOut)
+def automation(ctx: Ctx, audit: Annotated[int, Query(ge=0, le=1000)] = 100) -> s.AutomationOut:
+    """The automation rules the server was started with, and the latest audit records."""
+    return rules.automation_view(ctx.store, ctx.config.automation, limit=audit)
 
 
 @router.get("/mutelist", response_model=s.MutelistOut)

@@ -37,6 +37,9 @@ class WebConfig:
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     hsts: bool = False
     mutelist: Path | None = None
+    automation: Path | None = None
+    # Where `mamori detect` ingests logs and keeps the investigation graph.
+    data_dir: Path | None = None
 
 
 @dataclass

@@ -29,9 +29,10 @@ def layered(
     nodes: Mapping[str, tuple[str, str]],
     links: Mapping[str, str] | None = None,
     details: Mapping[str, dict[str, Any]] | None = None,
+    columns: Mapping[str, int] | None = None,
 ) -> Graph:
     """Place `nodes` (id -> (label, kind)) in columns by breadth-first distance from `root`
-    along `edges`; nodes out of its reach go in a last column."""
+    along `edges` (or as `columns` says); nodes out of its reach go in a last column."""
     edge_list = list(edges)
     out: dict[str, list[str]] = {}
     for e in edge_list:
@@ -45,13 +46,14 @@ def layered(
             if there not in depth:
                 depth[there] = depth[here] + 1
                 queue.append(there)
+    depth.update(columns or {})
     last = max(depth.values(), default=0) + 1
-    columns: dict[int, list[str]] = {}
+    placed_in: dict[int, list[str]] = {}
     for node_id in nodes:
-        columns.setdefault(depth.get(node_id, last), []).append(node_id)
+        placed_in.setdefault(depth.get(node_id, last), []).append(node_id)
     placed: list[GraphNode] = []
     tallest = 0
-    for col, members in sorted(columns.items()):
+    for col, members in sorted(placed_in.items()):
         members.sort(key=lambda n: (nodes[n][1] != "root", nodes[n][0], n))
         tallest = max(tallest, len(members))
         for row, node_id in enumerate(members):
@@ -67,8 +69,9 @@ def layered(
                     detail=(details or {}).get(node_id, {}),
                 )
             )
-    used_cols = max(columns, default=0) + 1
+    used_cols = max(placed_in, default=0) + 1
     return Graph(
+        root=root,
         width=2 * MARGIN + used_cols * NODE_W + (used_cols - 1) * COL_GAP,
         height=2 * MARGIN + tallest * NODE_H + max(tallest - 1, 0) * ROW_GAP,
         nodes=placed,

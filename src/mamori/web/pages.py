@@ -12,11 +12,15 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from mamori.core import InputError, WorkflowStatus
+from mamori.investigate import Kind
+from mamori.investigate.kinds import parse_kind
 from mamori.web import queries, rules
 from mamori.web import schemas as s
 from mamori.web.accounts import SESSION_LIFETIME
 from mamori.web.api import login_attempt
 from mamori.web.app import HERE, WebContext, context
+from mamori.web.investigation import entity_links
+from mamori.web.investigation import investigate as investigate_entity
 from mamori.web.security import safe_next, same_token, session_of
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -167,7 +171,7 @@ def finding(request: Request, finding_id: str, ctx: Ctx) -> Response:
         "finding.html",
         d=detail,
         f=detail.finding,
-        investigate_links={},
+        investigate_links=entity_links(detail.finding),
     )
 
 
@@ -200,6 +204,45 @@ def identity(
 def threats(request: Request, q: Filters, ctx: Ctx) -> Response:
     q = q.model_copy(update={"limit": min(q.limit, 200)})
     return page(request, "threats.html", q=q, data=queries.timeline(ctx.store, q))
+
+
+@router.get("/investigate")
+def investigate(
+    request: Request,
+    ctx: Ctx,
+    kind: Annotated[str, Query(max_length=32)] = Kind.ACCESS_KEY.value,
+    id: Annotated[str, Query(max_length=4096)] = "",  # noqa: A002
+    days: Annotated[float, Query(gt=0, le=366)] = 7.0,
+    depth: Annotated[int, Query(ge=1, le=3)] = 2,
+) -> Response:
+    data, problem = None, None
+    if id.strip():
+        try:
+            data = investigate_entity(
+                ctx.store, ctx.config.data_dir, parse_kind(kind), id, days=days, depth=depth
+            )
+        except InputError as exc:
+            problem = str(exc)
+    return page(
+        request,
+        "investigate.html",
+        kinds=[k.value for k in Kind],
+        kind=kind,
+        entity_id=id,
+        days=days,
+        depth=depth,
+        data=data,
+        problem=problem,
+    )
+
+
+@router.get("/automation")
+def automation(request: Request, ctx: Ctx) -> Response:
+    try:
+        data, problem = rules.automation_view(ctx.store, ctx.config.automation), None
+    except InputError as exc:
+        data, problem = None, str(exc)
+    return page(request, "automation.html", data=data, problem=problem)
 
 
 @router.get("/mutelist")

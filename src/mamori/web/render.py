@@ -123,22 +123,37 @@ def http_url(value: str | None) -> str | None:
 
 
 def edges(graph: Graph) -> list[dict[str, Any]]:
-    """SVG geometry of a graph's edges: a curve from the source's right side to the target's
-    left side (or around, when the target is not further right), and where its label goes."""
+    """SVG geometry of a graph's edges: a curve from the side of one node to the facing side of
+    the other (around the right side when both are in one column), and where its label goes.
+    Busy graphs label only the edges of the root; every edge keeps its label as a tooltip."""
     at = {n.id: n for n in graph.nodes}
+    busy = len(graph.edges) > 16
     drawn: list[dict[str, Any]] = []
     for e in graph.edges:
         a, b = at.get(e.source), at.get(e.target)
         if a is None or b is None:
             continue
-        x1, y1 = a.x + NODE_W, a.y + NODE_H / 2
-        x2, y2 = b.x, b.y + NODE_H / 2
-        bend = max(40.0, abs(x2 - x1) / 2)
-        d = (
-            f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
-            f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+        mid_a, mid_b = a.y + NODE_H / 2, b.y + NODE_H / 2
+        if b.x > a.x:
+            x1, x2 = a.x + NODE_W, b.x
+            c1, c2 = x1 + (x2 - x1) / 2, x2 - (x2 - x1) / 2
+        elif b.x < a.x:
+            x1, x2 = a.x, b.x + NODE_W
+            c1, c2 = x1 - (x1 - x2) / 2, x2 + (x1 - x2) / 2
+        else:
+            x1 = x2 = a.x + NODE_W
+            c1 = c2 = x1 + 40 + abs(mid_b - mid_a) / 4
+        d = f"M{x1:.1f},{mid_a:.1f} C{c1:.1f},{mid_a:.1f} {c2:.1f},{mid_b:.1f} {x2:.1f},{mid_b:.1f}"
+        labelled = not busy or graph.root in (e.source, e.target)
+        drawn.append(
+            {
+                "d": d,
+                "lx": (x1 + x2) / 2 if x1 != x2 else c1,
+                "ly": (mid_a + mid_b) / 2 - 6,
+                "edge": e,
+                "labelled": labelled,
+            }
         )
-        drawn.append({"d": d, "lx": (x1 + x2) / 2, "ly": (y1 + y2) / 2 - 6, "edge": e})
     return drawn
 
 

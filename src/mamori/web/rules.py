@@ -1,11 +1,12 @@
-"""The rule files the server was started with: the mutelist (suppression rules). The file is
-read on each request, so edits show without a restart; an invalid file is reported, not
-applied."""
+"""The rule files the server was started with: the mutelist (suppression rules) and the
+automation rules, with the automation audit log. Files are read on each request, so edits show
+without a restart; an invalid file is reported, not applied."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mamori.core import InputError, WorkflowStatus
 from mamori.hub import FindingFilter, Store
@@ -56,4 +57,50 @@ def apply_rules(store: Store, path: Path | None, *, by: str, dry_run: bool) -> s
         reopened=report.reopened,
         expired=report.expired,
         examined=report.examined,
+    )
+
+
+def _redacted(params: dict[str, Any]) -> dict[str, Any]:
+    from mamori.hub.automation.webhook import redact
+
+    # A webhook URL carries its token in the path: never shown whole.
+    return {k: redact(v) if k == "url" and isinstance(v, str) else v for k, v in params.items()}
+
+
+def automation_view(store: Store, path: Path | None, *, limit: int = 100) -> s.AutomationOut:
+    from mamori.hub.automation import AuditLog, load_rules
+
+    ruleset = load_rules(path) if path is not None else None
+    rules = [
+        s.AutomationRule(
+            id=r.id,
+            description=r.description,
+            enabled=r.enabled,
+            pattern=r.pattern,
+            actions=[_redacted(a.model_dump(mode="json", exclude_none=True)) for a in r.actions],
+        )
+        for r in (ruleset.rules if ruleset else [])
+    ]
+    audit = [
+        s.AuditEntry(
+            at=a.at,
+            run_id=a.run_id,
+            rules=a.rules,
+            rule_id=a.rule_id,
+            action=a.action,
+            finding_id=a.finding_id,
+            account_id=a.account_id,
+            resource_id=a.resource_id,
+            dry_run=a.dry_run,
+            result=a.result,
+            detail=a.detail,
+            error=a.error,
+        )
+        for a in AuditLog(store).records(limit=limit)
+    ]
+    return s.AutomationOut(
+        source=path.name if path else None,
+        name=ruleset.name if ruleset else None,
+        rules=rules,
+        audit=audit,
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from mamori.core import ComplianceStatus, Finding, RecordState, SeverityLabel, WorkflowStatus
+from mamori.investigate import Neighbourhood, Profile
 
 # Free text from a query string or a form: printable, bounded (PostgreSQL refuses NUL bytes).
 Text = Annotated[str, StringConstraints(max_length=512, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -198,6 +199,7 @@ class GraphEdge(_Out):
 
 
 class Graph(_Out):
+    root: str = Field(description="The node the layout starts from.")
     width: float
     height: float
     nodes: list[GraphNode]
@@ -261,6 +263,42 @@ class MutelistApply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = True
+
+
+class Investigation(_Out):
+    profile: Profile
+    neighbourhood: Neighbourhood
+    graph: Graph
+
+
+class AuditEntry(_Out):
+    at: datetime
+    run_id: str
+    rules: str
+    rule_id: str
+    action: str
+    finding_id: str
+    account_id: str
+    resource_id: str
+    dry_run: bool
+    result: str
+    detail: str
+    error: str | None
+
+
+class AutomationRule(_Out):
+    id: str
+    description: str
+    enabled: bool
+    pattern: dict[str, Any]
+    actions: list[dict[str, Any]] = Field(description="Each action's parameters (URLs redacted).")
+
+
+class AutomationOut(_Out):
+    source: str | None = Field(description="The rules file the server was started with.")
+    name: str | None
+    rules: list[AutomationRule]
+    audit: list[AuditEntry] = Field(description="The latest audit records, newest first.")
 
 
 class Problem(_Out):

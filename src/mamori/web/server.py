@@ -31,6 +31,8 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     mutelist: Path | None = None
+    automation: Path | None = None
+    data_dir: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     behind_tls_proxy: bool = False
@@ -74,6 +76,8 @@ def web_config(opts: ServeOptions) -> WebConfig:
         allowed_hosts=allowed,
         hsts=tls,
         mutelist=opts.mutelist,
+        automation=opts.automation,
+        data_dir=opts.data_dir,
     )
 
 
@@ -108,6 +112,10 @@ def run(opts: ServeOptions, announce: Callable[[str, str | None], None]) -> None
         from mamori.hub.mutelist import load_mutelist
 
         load_mutelist(opts.mutelist)  # an invalid file stops the start, with its problems
+    if opts.automation is not None:
+        from mamori.hub.automation import load_rules
+
+        load_rules(opts.automation)
     sock = listen(opts.host, opts.port)
     try:
         password = admin_password(opts.db_url, reset=opts.reset_admin)
