@@ -13,7 +13,7 @@ import pytest
 
 from mamori.core import InputError, StoreError
 from mamori.detect.ingest import Source, ingest
-from mamori.investigate import Graph, update
+from mamori.investigate import Graph, update, update_after_run
 from mamori.investigate import graphdir as gd
 from mamori.investigate.tables import SPECS
 from tests.investigate.world import ACCOUNT, ATTACK_IP, DAVE, World
@@ -186,3 +186,14 @@ def test_parts_of_an_older_schema_are_refused_by_name(tmp_path: Path) -> None:
     pq.write_table(pa.table({"event_id": ["e1"]}), data / "events" / "part-old.parquet")
     with pytest.raises(InputError, match="cannot build the investigation graph"):
         update(data)
+
+
+def test_a_graph_that_cannot_be_written_is_reported_not_fatal(world: World, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(world.data_dir, data, ignore=shutil.ignore_patterns("graph"))
+    (data / "graph").write_text("a file where the graph's folder goes")
+    with pytest.raises(StoreError, match="cannot keep the investigation graph here"):
+        update(data)
+    # After a detection run, the same failure is one line of the run's errors.
+    [message] = update_after_run(data, world.findings)
+    assert message.startswith("investigation graph: ") and str(data / "graph") in message

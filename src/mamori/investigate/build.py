@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mamori.core import Finding, InputError, MamoriError
+from mamori.core import Finding, InputError, MamoriError, StoreError
 from mamori.detect.schema import TABLES
 from mamori.investigate import db, extract, graphdir, links
 from mamori.investigate.graphdir import State
@@ -125,6 +125,10 @@ def update(
             raise InputError(
                 f"{data_dir}: cannot build the investigation graph from the ingested logs: "
                 f"{str(exc).splitlines()[0]}"
+            ) from None
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(
+                f"{graphdir.graph_dir(data_dir)}: cannot write the investigation graph: {exc}"
             ) from None
         finally:
             con.close()
@@ -237,6 +241,4 @@ def update_after_run(data_dir: Path, findings: Iterable[Finding]) -> list[str]:
         update(data_dir, findings=findings)
     except MamoriError as exc:
         return [f"investigation graph: {exc}"]
-    except OSError as exc:
-        return [f"investigation graph: {data_dir}: {exc}"]
     return []

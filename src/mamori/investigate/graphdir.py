@@ -139,8 +139,12 @@ def prune(data_dir: Path, keep: set[str]) -> None:
 def build_lock(data_dir: Path, wait: float) -> Iterator[None]:
     """Exclusive to one build at a time; waits up to `wait` seconds for another to finish."""
     folder = graph_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a+") as handle:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".lock").open("a+")
+    except OSError as exc:
+        raise StoreError(f"{folder}: cannot keep the investigation graph here: {exc}") from None
+    with handle:
         deadline = time.monotonic() + wait
         while True:
             try:

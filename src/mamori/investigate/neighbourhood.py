@@ -46,7 +46,7 @@ _NEAR_ROWS = """(
 # (they are why anyone investigates), then by records and recency. arg_max keeps a heap of `$1`
 # per node, where a window would sort every edge of a node with hundreds of thousands.
 _TOUCHING = f"""
-WITH near AS ({SPECS["edges"].merged_sql(_NEAR_ROWS)}), hits AS (
+WITH near AS ({{near}}), hits AS (
     SELECT e.src_kind, e.src_id, e.relation, e.dst_kind, e.dst_id, e.first_seen, e.last_seen,
         e.records, e.failures, f.kind AS f_kind, f.id AS f_id, e.records AS weight
     FROM near e JOIN inv_frontier f ON e.src_kind = f.kind AND e.src_id = f.id
@@ -145,8 +145,13 @@ def _pairs(graph: Graph, pairs: list[tuple[str, str]]) -> Iterator[None]:
 
 
 def _touching(graph: Graph, frontier: list[tuple[str, str]], fan_out: int) -> list[dict[str, Any]]:
+    # One segment is merged already: merging its edges again would cost as much as the rest.
+    if len(graph.state.segments) > 1:
+        near = SPECS["edges"].merged_sql(_NEAR_ROWS)
+    else:
+        near = "SELECT * FROM edges"
     with _pairs(graph, frontier):
-        return graph.rows(_TOUCHING, [fan_out])
+        return graph.rows(_TOUCHING.format(near=near), [fan_out])
 
 
 def _tie(g: nx.MultiDiGraph, node: str, depths: dict[str, int]) -> float:
