@@ -113,8 +113,17 @@ class FindingRow(Base):
     data: Mapped[dict[str, Any]]
 
     __table_args__ = (
-        # The default listing: active findings, worst first, most recent first.
-        Index("ix_findings_list", "record_state", "severity_rank", "last_observed_at"),
+        # The default listing: active findings, worst first, most recent first; the statuses
+        # at its end let a filtered deep page skip rows inside the index.
+        Index(
+            "ix_findings_list",
+            "record_state",
+            "severity_rank",
+            "last_observed_at",
+            "id",
+            "compliance_status",
+            "workflow_status",
+        ),
         # What a finished scan archives: one source, its accounts and regions.
         Index("ix_findings_scope", "source", "account_id", "region"),
         Index("ix_findings_generator", "generator_id"),
@@ -122,6 +131,7 @@ class FindingRow(Base):
         Index("ix_findings_resource_type", "resource_type"),
         Index("ix_findings_last_scan", "last_scan_id"),
         Index("ix_findings_finding_type", "finding_type"),
+        Index("ix_findings_source_recent", "source", "record_state", "last_observed_at", "id"),
     )
 
 
@@ -208,3 +218,19 @@ class AutomationStateRow(Base):
     watermark: Mapped[datetime]
     last_run_id: Mapped[str]
     updated_at: Mapped[datetime]
+
+
+class CountRow(Base):
+    """How many findings share these fields; kept by triggers on `findings` (migration 0004).
+    compliance_status is '' for findings without one."""
+
+    __tablename__ = "finding_counts"
+
+    source: Mapped[str] = mapped_column(String, primary_key=True)
+    generator_id: Mapped[str] = mapped_column(String, primary_key=True)
+    severity_label: Mapped[str] = mapped_column(String, primary_key=True)
+    severity_rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    compliance_status: Mapped[str] = mapped_column(String, primary_key=True)
+    workflow_status: Mapped[str] = mapped_column(String, primary_key=True)
+    record_state: Mapped[str] = mapped_column(String, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -60,42 +60,56 @@ def _same(value: str) -> str:
     return value
 
 
-# List-valued filter fields: the column each matches and how its values are read.
-_IN_FILTERS: tuple[tuple[str, Any, Callable[[str], str]], ...] = (
-    ("severity", FindingRow.severity_label, lambda v: _severity(v).value),
+# List-valued filter fields: the column each matches (by name: findings and finding_counts
+# share them) and how its values are read.
+_IN_FILTERS: tuple[tuple[str, str, Callable[[str], str]], ...] = (
+    ("severity", "severity_label", lambda v: _severity(v).value),
     (
         "status",
-        FindingRow.compliance_status,
+        "compliance_status",
         lambda v: parse_enum(ComplianceStatus, v, "compliance status").value,
     ),
     (
         "workflow",
-        FindingRow.workflow_status,
+        "workflow_status",
         lambda v: parse_enum(WorkflowStatus, v, "workflow status").value,
     ),
-    ("account_id", FindingRow.account_id, _same),
-    ("region", FindingRow.region, _same),
-    ("generator_id", FindingRow.generator_id, _same),
-    ("resource_type", FindingRow.resource_type, _same),
+    ("account_id", "account_id", _same),
+    ("region", "region", _same),
+    ("generator_id", "generator_id", _same),
+    ("resource_type", "resource_type", _same),
+)
+
+# What finding_counts can answer: filters on these fields only (the rest must be unset).
+_COUNTED_FILTERS = frozenset(
+    {"severity", "min_severity", "status", "workflow", "source", "generator_id", "record_state"}
 )
 
 
-def conditions(flt: FindingFilter | None) -> list[ColumnElement[bool]]:
+def counted(flt: FindingFilter | None) -> bool:
+    """Whether the counts table alone answers a count or group-by under this filter."""
+    flt = flt or FindingFilter()
+    return all(
+        name in _COUNTED_FILTERS or not getattr(flt, name) for name in flt.__dataclass_fields__
+    )
+
+
+def conditions(flt: FindingFilter | None, table: Any = FindingRow) -> list[ColumnElement[bool]]:
+    """The filter as WHERE conditions on `table`: findings, or finding_counts when `counted`."""
     # No filter means the default one: active findings, like Security Hub's console.
     flt = flt or FindingFilter()
     where: list[ColumnElement[bool]] = []
     for name, column, read in _IN_FILTERS:
         values: Sequence[str] | None = getattr(flt, name)
         if values:
-            where.append(column.in_(sorted({read(v) for v in values})))
+            where.append(getattr(table, column).in_(sorted({read(v) for v in values})))
     if flt.min_severity:
-        where.append(FindingRow.severity_rank >= _severity(flt.min_severity).rank)
+        where.append(table.severity_rank >= _severity(flt.min_severity).rank)
     if flt.source:
-        where.append(FindingRow.source == flt.source)
+        where.append(table.source == flt.source)
     if flt.record_state:
         where.append(
-            FindingRow.record_state
-            == parse_enum(RecordState, flt.record_state, "record state").value
+            table.record_state == parse_enum(RecordState, flt.record_state, "record state").value
         )
     if flt.scan_id:
         where.append(FindingRow.last_scan_id == flt.scan_id)
@@ -122,8 +136,9 @@ ORDER_FIELDS: dict[str, Any] = {
 
 
 def ordering(order: str) -> list[ColumnElement[Any]]:
-    """`field` ascending, `-field` descending; ties go most recent first, then by id, so that
-    equal keys list in a stable order and pages never overlap."""
+    """`field` ascending, `-field` descending; ties by last seen, then by id, in the same
+    direction, so that equal keys list in a stable order, pages never overlap, and the
+    default order (worst, most recent first) walks an index without sorting."""
     descending = order.startswith("-")
     name = order[1:] if descending else order
     column = ORDER_FIELDS.get(name)
@@ -132,10 +147,11 @@ def ordering(order: str) -> list[ColumnElement[Any]]:
         raise InputError(
             f"cannot order findings by {order!r} (fields: {choices}; prefix '-' for descending)"
         )
-    keys = [column.desc() if descending else column.asc()]
+    keys = [column]
     if column is not FindingRow.last_observed_at:
-        keys.append(FindingRow.last_observed_at.desc())
-    return [*keys, FindingRow.id.asc()]
+        keys.append(FindingRow.last_observed_at)
+    keys.append(FindingRow.id)
+    return [k.desc() if descending else k.asc() for k in keys]
 
 
 # Fields findings can be grouped by (insights): the name a user gives -> the column.
@@ -153,9 +169,10 @@ GROUP_FIELDS: dict[str, Any] = {
 }
 
 
-def group_column(by: str) -> Any:
+def group_column(by: str, table: Any = FindingRow) -> Any:
+    """The column of `table` that the insight field `by` names; None when `table` lacks it."""
     column = GROUP_FIELDS.get(by.strip().lower())
     if column is None:
         choices = ", ".join(GROUP_FIELDS)
         raise InputError(f"cannot group findings by {by!r} (fields: {choices})")
-    return column
+    return getattr(table, column.key, None)

@@ -53,8 +53,15 @@ from mamori.hub.database import (
     parse_url,
 )
 from mamori.hub.migrate import upgrade
-from mamori.hub.models import Base, FindingRow, HistoryRow, ScanRow, ScoreRow
-from mamori.hub.query import FindingFilter, conditions, group_column, ordering, parse_enum
+from mamori.hub.models import Base, CountRow, FindingRow, HistoryRow, ScanRow, ScoreRow
+from mamori.hub.query import (
+    FindingFilter,
+    conditions,
+    counted,
+    group_column,
+    ordering,
+    parse_enum,
+)
 from mamori.hub.records import (
     CheckState,
     Insight,
@@ -69,6 +76,12 @@ T = TypeVar("T")
 # Ids per IN (...) list: far below SQLite's bound-parameter limit, large enough to be one query
 # for a default batch.
 _ID_CHUNK = 1000
+
+# A batch that PostgreSQL aborted as a deadlock victim or a serialisation failure is written
+# again: concurrent writers (two scans, a scan and a person's bulk decision) meet on the rows of
+# finding_counts, and one of them losing is normal, not an error.
+_ATTEMPTS = 5
+_RETRYABLE_STATES = frozenset({"40P01", "40001"})
 
 _FINDINGS = Base.metadata.tables["findings"]
 # Findings are read as their JSON text and parsed by pydantic in one step, as they were written.
@@ -242,7 +255,13 @@ class Store:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         stats = UpsertStats()
         for batch in _batches(findings, batch_size):
-            stats += self._write_batch(batch, scan_id, update_every)
+            for attempt in range(_ATTEMPTS):
+                try:
+                    stats += self._write_batch(batch, scan_id, update_every)
+                    break
+                except StoreError as exc:
+                    if attempt == _ATTEMPTS - 1 or not _retryable(exc):
+                        raise
         return stats
 
     def _write_batch(
@@ -300,7 +319,11 @@ class Store:
             return [Finding.model_validate_json(data) for data in s.scalars(stmt)]
 
     def count(self, flt: FindingFilter | None = None) -> int:
-        stmt = select(func.count()).select_from(FindingRow).where(*conditions(flt))
+        if counted(flt):
+            # A filter on counted fields only: sum the counts table (a few thousand rows).
+            stmt = select(func.coalesce(func.sum(CountRow.n), 0)).where(*conditions(flt, CountRow))
+        else:
+            stmt = select(func.count()).select_from(FindingRow).where(*conditions(flt))
         with self._tx("count findings") as s:
             return int(s.scalar(stmt) or 0)
 
@@ -309,24 +332,33 @@ class Store:
     ) -> list[Insight]:
         """Findings grouped by one field (Security Hub's insights): per value, how many, how
         many of them HIGH or worse, and the worst severity; largest groups first."""
+        table: Any = FindingRow
         column = group_column(by)
+        n: Any = func.count()
+        if counted(flt) and (counts := group_column(by, CountRow)) is not None:
+            table, column, n = CountRow, counts, CountRow.n
         high = SeverityLabel.HIGH.rank
+        total = func.sum(n) if table is CountRow else n
         stmt = (
             select(
                 column,
-                func.count(),
-                func.sum(case((FindingRow.severity_rank >= high, 1), else_=0)),
-                func.max(FindingRow.severity_rank),
+                total,
+                func.sum(
+                    case((table.severity_rank >= high, n if table is CountRow else 1), else_=0)
+                ),
+                func.max(table.severity_rank),
             )
-            .where(*conditions(flt))
+            .where(*conditions(flt, table), *([CountRow.n > 0] if table is CountRow else []))
             .group_by(column)
-            .order_by(func.count().desc(), column.asc())
+            # Ties by value, "no value" first on both tables and both databases.
+            .order_by(total.desc(), column.asc().nulls_first())
             .limit(_non_negative(limit, "limit"))
         )
         with self._tx("group findings") as s:
             return [
-                Insight(value, int(n), int(severe or 0), SeverityLabel.of_rank(int(worst)))
-                for value, n, severe, worst in s.execute(stmt)
+                # The counts table keeps '' for "no compliance status".
+                Insight(value or None, int(k), int(severe or 0), SeverityLabel.of_rank(int(worst)))
+                for value, k, severe, worst in s.execute(stmt)
             ]
 
     def check_states(self) -> list[CheckState]:
@@ -561,6 +593,11 @@ def _scan_record(r: ScanRow) -> ScanRecord:
 
 
 # -- small helpers ----------------------------------------------------------------------------
+
+
+def _retryable(exc: StoreError) -> bool:
+    driver_error = getattr(exc.__cause__, "orig", None)
+    return getattr(driver_error, "sqlstate", None) in _RETRYABLE_STATES
 
 
 def _score_point(r: ScoreRow) -> ScorePoint:
