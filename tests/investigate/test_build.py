@@ -197,3 +197,15 @@ def test_a_graph_that_cannot_be_written_is_reported_not_fatal(world: World, tmp_
     # After a detection run, the same failure is one line of the run's errors.
     [message] = update_after_run(data, world.findings)
     assert message.startswith("investigation graph: ") and str(data / "graph") in message
+
+
+def test_a_rebuild_keeps_the_finding_links(world: World, tmp_path: Path) -> None:
+    """Links come from findings, not from log parts: rebuilding the tables keeps them."""
+    data = tmp_path / "data"
+    shutil.copytree(world.data_dir, data)
+    with Graph.open(data) as graph:
+        before = graph.profile("access_key", DAVE.access_key).findings
+    assert before
+    update(data, rebuild=True)
+    with Graph.open(data) as graph:
+        assert graph.profile("access_key", DAVE.access_key).findings == before

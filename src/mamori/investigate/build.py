@@ -1,5 +1,5 @@
-"""Building the graph: the log parts ingested since the last build are aggregated and merged
-into the stored tables; findings are linked to the entities they name.
+"""Building the graph: the log parts ingested since the last build are aggregated into a new
+segment of the tables (see graphdir); findings are linked to the entities they name.
 
 Which parts are new: `state.json` lists every part aggregated so far (name and size). The
 ingest writes each part once under a new name and never changes it, so a part not in that list
@@ -120,7 +120,7 @@ def update(
             return report
         con = db.connect()
         try:
-            built = _build(con, data_dir, state, new, chosen, store, report)
+            built = _build(con, data_dir, state, on_disk, new, chosen, store, report)
         except duckdb.Error as exc:
             raise InputError(
                 f"{data_dir}: cannot build the investigation graph from the ingested logs: "
@@ -141,19 +141,22 @@ def _build(
     con: duckdb.DuckDBPyConnection,
     data_dir: Path,
     state: State | None,
+    on_disk: State | None,
     new: dict[str, list[Path]],
     findings: list[Finding],
     store: Store | None,
     report: BuildReport,
 ) -> State:
-    """Write what the build adds and commit it; what it wrote is removed if it fails."""
+    """Write what the build adds to `state` (None: build from nothing) and commit it; what it
+    wrote is removed if it fails. The finding links go on from those `on_disk` even when the
+    tables are rebuilt: they come from findings, not from the parts."""
     for table, paths in new.items():
         db.view(con, table, paths, TABLES[table].schema)
         report.parts[table] = len(paths)
         [(count,)] = con.sql(f"SELECT count(*) FROM {table}").fetchall()
         report.records[table] = int(count)
     segments = list(state.segments) if state else []
-    links_name = state.links if state else ""
+    links_name = on_disk.links if on_disk else ""
     written: list[Path] = []
     try:
         if any(new.values()):
@@ -166,7 +169,7 @@ def _build(
         if findings or store is not None or not links_name:
             links_name, path = graphdir.new_links(data_dir)
             written.append(path)
-            report.findings = _link(con, state, data_dir, findings, store, path)
+            report.findings = _link(con, on_disk, data_dir, findings, store, path)
         parts = {t: dict(state.parts.get(t, {})) if state else {} for t in TABLES}
         for table_name, paths in new.items():
             parts[table_name].update({p.name: p.stat().st_size for p in paths})
@@ -207,7 +210,7 @@ def _segment(
 
 def _link(
     con: duckdb.DuckDBPyConnection,
-    state: State | None,
+    on_disk: State | None,
     data_dir: Path,
     findings: list[Finding],
     store: Store | None,
@@ -216,7 +219,8 @@ def _link(
     """The finding links with `findings` (and the hub's, which replace all) linked anew."""
     if store is not None:
         findings = [*findings, *store_findings(store)]
-    db.view(con, "old_links", [state.links_file(data_dir)] if state else [], FINDING_LINKS)
+    old_files = [on_disk.links_file(data_dir)] if on_disk else []
+    db.view(con, "old_links", old_files, FINDING_LINKS)
     old = con.table("old_links").to_arrow_table().cast(FINDING_LINKS)
     linked = links.link_rows(con, findings)
     _write(links.merged_links(con, old, linked, replace_all=store is not None), path)
