@@ -202,3 +202,15 @@ def test_mmdb_enrichment_gives_the_new_country_and_as(world: World, tmp_path: Pa
     assert new_items(key, "country") == {"NL"}  # JP is where it always called from
     assert new_items(key, "asn") == {"AS64666 Example Hosting"}
     assert (address.entity.country, address.entity.asn) == ("NL", 64666)
+
+
+def test_a_finding_profile_names_its_entities(world: World) -> None:
+    anomaly = next(f for f in world.findings if f.generator_id in ANOMALIES)
+    p = profile(world.data_dir, "finding", anomaly.id)
+    assert p.seen and p.entity.label == anomaly.title
+    named = {(r.kind, r.id) for r in p.related}
+    assert {("user", DAVE.arn), ("access_key", DAVE.access_key), ("ip", ATTACK_IP)} <= named
+    assert ("account", ACCOUNT) in named
+    assert [f.id for f in p.findings] == [anomaly.id]
+    unknown = profile(world.data_dir, "finding", "no-such-finding")
+    assert not unknown.seen and "not linked" in unknown.message

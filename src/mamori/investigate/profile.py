@@ -6,7 +6,7 @@ time in the last days against its earlier history, and the findings that name it
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mamori.core import InputError
@@ -78,8 +78,9 @@ def profile(
     if chosen is Kind.IP:
         info = graph.geo([eid]).get(eid, {})
         entity = entity.model_copy(update={k: info.get(k) for k in ("country", "asn", "as_org")})
-    assert entity.first_seen is not None and entity.last_seen is not None
-    start = entity.last_seen - timedelta(days=days)
+    first, last = entity.first_seen, entity.last_seen
+    # Records without a time (which the readers refuse) would leave no window: nothing is new.
+    start = last - timedelta(days=days) if first and last else datetime.max.replace(tzinfo=UTC)
     related, counts = _related(graph, chosen, eid, limit, start)
     apis = _apis(graph, chosen, eid, start) if chosen in ACTORS else []
     return Profile(
@@ -92,11 +93,13 @@ def profile(
         relations=counts,
         new_behaviour=NewBehaviour(
             window_start=start,
-            window_end=entity.last_seen,
+            window_end=last,
             days=days,
-            earlier_history=entity.first_seen < start,
+            earlier_history=first < start,
             items=_new_items(graph, chosen, eid, start, apis),
-        ),
+        )
+        if first and last
+        else None,
         findings=findings,
     )
 
