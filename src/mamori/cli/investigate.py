@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from mamori.cli.common import Db, OutFile, _errors, _open_store, _output, err, out
 from mamori.core import InputError
@@ -146,11 +147,10 @@ def investigate(
         added = sum(build.records.values())
         err.print(
             f"graph: took in {added} record(s) of {sum(build.parts.values())} new part(s)"
-            f" in {build.seconds:.1f}s" + (f" (rebuilt: {build.rebuilt})" if build.rebuilt else "")
+            f" in {build.seconds:.1f}s"
+            + (f" (rebuilt: {escape(build.rebuilt)})" if build.rebuilt else "")
         )
     for warning in answer.warnings:
-        from rich.markup import escape
-
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 

@@ -15,6 +15,7 @@ from mamori.core import InputError
 from mamori.detect.enrichment import ENRICHMENT_SCHEMA
 from mamori.investigate import db, graphdir
 from mamori.investigate.graphdir import State
+from mamori.investigate.profile import DEFAULT_DAYS, profile
 from mamori.investigate.tables import FINDING_LINKS, SPECS, Spec
 
 if TYPE_CHECKING:
@@ -86,18 +87,18 @@ class Graph:
         kind: str,
         entity_id: str,
         *,
-        days: float = 7.0,
+        days: float = DEFAULT_DAYS,
         limit: int = 10,
         store: Store | None = None,
     ) -> Profile:
-        from mamori.investigate.profile import profile
-
+        """See profile.profile."""
         return profile(self, kind, entity_id, days=days, limit=limit, store=store)
 
     def neighbourhood(
         self, kind: str, entity_id: str, *, depth: int = 2, limit: int = 50
     ) -> Neighbourhood:
-        from mamori.investigate.neighbourhood import neighbourhood
+        """See neighbourhood.neighbourhood."""
+        from mamori.investigate.neighbourhood import neighbourhood  # networkx: only if asked
 
         return neighbourhood(self, kind, entity_id, depth=depth, limit=limit)
 
