@@ -381,3 +381,25 @@ def test_scans_are_recorded(store: Store) -> None:
 def test_finishing_an_unknown_scan_fails(store: Store) -> None:
     with pytest.raises(StoreError, match="no scan"):
         store.finish_scan("0" * 32)
+
+
+def test_bulk_workflow_changes_the_found_and_names_the_rest(store: Store) -> None:
+    found = [posture(f"b{i}") for i in range(3)]
+    store.write(found)
+    ids = [found[2].id, "missing", found[0].id, found[0].id, found[1].id]
+    changed = store.set_workflows(ids, "notified", by="bob", note="ticket SEC-1")
+    assert changed == [found[2].id, found[0].id, found[1].id]  # order kept, repeats once
+    for f in found:
+        assert _workflow(store, f) is WorkflowStatus.NOTIFIED
+        assert store.history(f.id)[-1] | {"at": None} == {
+            "finding_id": f.id,
+            "at": None,
+            "from": "NEW",
+            "to": "NOTIFIED",
+            "by": "bob",
+            "note": "ticket SEC-1",
+        }
+    assert store.count(FindingFilter(workflow=["notified"])) == 3
+    assert store.set_workflows(["missing"], "resolved", by="bob") == []
+    with pytest.raises(InputError, match="unknown workflow status"):
+        store.set_workflows([found[0].id], "closed", by="bob")

@@ -451,16 +451,34 @@ class Store:
         self, finding_id: str, status: WorkflowStatus | str, *, by: str, note: str | None = None
     ) -> None:
         """A person's decision on a finding (suppress, notified, resolved, reopen)."""
+        if not self.set_workflows([finding_id], status, by=by, note=note):
+            raise InputError(f"no finding {finding_id!r} in the findings store {self.url}")
+
+    def set_workflows(
+        self,
+        finding_ids: Iterable[str],
+        status: WorkflowStatus | str,
+        *,
+        by: str,
+        note: str | None = None,
+    ) -> list[str]:
+        """The same decision on many findings (a bulk action), a transaction per thousand;
+        returns the ids that were found and changed, in the order given."""
         target = parse_enum(WorkflowStatus, str(status), "workflow status")
-        with self._tx("update the workflow") as s:
-            found = self._load(s, [finding_id], lock=True)
-            if not found:
-                raise InputError(f"no finding {finding_id!r} in the findings store {self.url}")
-            finding = found[0]
-            now = utcnow()
-            after = Workflow(status=target, note=note, updated_by=by, updated_at=now)
-            stored = finding.model_copy(update={"workflow": after, "updated_at": now})
-            _save(s, [], [_row(stored)], [_history(finding_id, finding.workflow.status, after)])
+        changed: list[str] = []
+        for chunk in _chunks(list(dict.fromkeys(finding_ids)), _ID_CHUNK):
+            with self._tx("update the workflow") as s:
+                now = utcnow()
+                after = Workflow(status=target, note=note, updated_by=by, updated_at=now)
+                found = {f.id: f for f in self._load(s, chunk, lock=True)}
+                rows = [
+                    _row(f.model_copy(update={"workflow": after, "updated_at": now}))
+                    for f in found.values()
+                ]
+                history = [_history(f.id, f.workflow.status, after) for f in found.values()]
+                _save(s, [], rows, history)
+            changed.extend(fid for fid in chunk if fid in found)
+        return changed
 
     @staticmethod
     def _load(s: Session, ids: list[str], *, lock: bool = False) -> list[Finding]:
