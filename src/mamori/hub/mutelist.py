@@ -204,8 +204,13 @@ def apply_mutelist(
         if len(page) < _PAGE:
             break
     if not dry_run:
+        # One bulk change per (status, rule, note): a rule suppressing 50,000 findings is a
+        # few transactions, not 50,000.
+        groups: dict[tuple[WorkflowStatus, str, str], list[str]] = {}
         for finding_id, status, actor, note in changes:
-            store.set_workflow(finding_id, status, by=actor, note=note)
+            groups.setdefault((status, actor, note), []).append(finding_id)
+        for (status, actor, note), ids in groups.items():
+            store.set_workflows(ids, status, by=actor, note=note)
     return report
 
 
