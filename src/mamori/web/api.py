@@ -112,7 +112,7 @@ def findings(q: Filters, ctx: Ctx) -> s.FindingPage:
 
 
 @router.get("/findings/{finding_id}", response_model=s.FindingDetail, responses=_NOT_FOUND)
-def finding(finding_id: str, ctx: Ctx) -> s.FindingDetail:
+def finding(finding_id: s.FindingId, ctx: Ctx) -> s.FindingDetail:
     detail = queries.finding_detail(ctx.store, finding_id)
     if detail is None:
         raise HTTPException(404, "no such finding")
@@ -172,7 +172,7 @@ def compliance(standard_id: str, ctx: Ctx) -> s.Compliance:
 @router.get(
     "/identity/escalations/{finding_id}", response_model=s.EscalationGraph, responses=_NOT_FOUND
 )
-def escalation(finding_id: str, ctx: Ctx) -> s.EscalationGraph:
+def escalation(finding_id: s.FindingId, ctx: Ctx) -> s.EscalationGraph:
     """A privilege-escalation finding's paths as a laid-out graph."""
     graph = queries.escalation(ctx.store, finding_id)
     if graph is None:
@@ -190,7 +190,7 @@ def threats(q: Filters, ctx: Ctx) -> s.Timeline:
 def investigate(
     kind: Kind,
     ctx: Ctx,
-    id: Annotated[str, Query(min_length=1, max_length=4096)],  # noqa: A002
+    id: Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")],  # noqa: A002
     days: Annotated[float, Query(gt=0, le=366)] = 7.0,
     depth: Annotated[int, Query(ge=1, le=3)] = 2,
     nodes: Annotated[int, Query(ge=1, le=500)] = 50,

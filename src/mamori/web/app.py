@@ -13,6 +13,8 @@ from pathlib import Path
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -109,6 +111,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(StoreError, _store_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     # Outermost first: headers go on every answer, the guard's refusals included.
     app.add_middleware(
         Guard, accounts=accounts, cookies=cookies, allowed_hosts=config.allowed_hosts
@@ -127,6 +130,14 @@ async def _input_error(request: Request, exc: Exception) -> Response:
 
 async def _store_error(request: Request, exc: Exception) -> Response:
     return _error(request, 503, str(exc))
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    if _wants_json(request):
+        return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    where = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in errors[:3])
+    return _error(request, 422, f"Invalid request ({where or 'parameters'}).")
 
 
 def _error(request: Request, status: int, message: str) -> Response:

@@ -162,7 +162,7 @@ def findings_workflow(
 
 
 @router.get("/findings/{finding_id}")
-def finding(request: Request, finding_id: str, ctx: Ctx) -> Response:
+def finding(request: Request, finding_id: s.FindingId, ctx: Ctx) -> Response:
     detail = queries.finding_detail(ctx.store, finding_id)
     if detail is None:
         return error_page(request, 404, "No finding with that id.")
@@ -192,7 +192,7 @@ def compliance(request: Request, standard_id: str, ctx: Ctx) -> Response:
 def identity(
     request: Request,
     ctx: Ctx,
-    finding: Annotated[str | None, Query(max_length=256)] = None,
+    finding: Annotated[s.FindingId | None, Query()] = None,
 ) -> Response:
     data = queries.identity(ctx.store, finding)
     if data.selected is None and finding is None and data.escalations.items:
@@ -211,7 +211,7 @@ def investigate(
     request: Request,
     ctx: Ctx,
     kind: Annotated[str, Query(max_length=32)] = Kind.ACCESS_KEY.value,
-    id: Annotated[str, Query(max_length=4096)] = "",  # noqa: A002
+    id: Annotated[str, Query(max_length=4096, pattern=r"^[^\x00]*$")] = "",  # noqa: A002
     days: Annotated[float, Query(gt=0, le=366)] = 7.0,
     depth: Annotated[int, Query(ge=1, le=3)] = 2,
 ) -> Response:

@@ -14,7 +14,10 @@ from mamori.investigate import Neighbourhood, Profile
 # Free text from a query string or a form: printable, bounded (PostgreSQL refuses NUL bytes).
 Text = Annotated[str, StringConstraints(max_length=512, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
-FindingId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# Finding ids are printable text (PostgreSQL refuses NUL in any text it is asked to compare).
+FindingId = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 
 def _upper(value: object) -> object:
