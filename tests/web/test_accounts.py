@@ -103,7 +103,7 @@ def test_the_tables_live_beside_the_hub(db_url: str) -> None:
         assert [u.name for u in again.list_users()] == ["frank"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(name=st.text(max_size=80))
 def test_any_user_name_is_taken_or_refused_cleanly(name: str) -> None:
     with Accounts.open("sqlite://") as accounts:
@@ -112,3 +112,27 @@ def test_any_user_name_is_taken_or_refused_cleanly(name: str) -> None:
         except InputError:
             return
         assert [u.name for u in accounts.list_users()] == [name]
+
+
+def test_migrations_build_the_tables_the_code_uses(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mamori.web.tables import metadata
+
+    Accounts.open(db_url).close()
+    engine = _raw(db_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": lambda name, type_, _parent: (
+                        type_ != "table" or (name or "").startswith("web_")
+                    )
+                },
+            )
+            diff = compare_metadata(context, metadata)
+        assert diff == [], f"tables and migrations disagree: {diff}"
+    finally:
+        engine.dispose()
