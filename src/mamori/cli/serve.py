@@ -34,7 +34,8 @@ def announce(url: str, password: str | None) -> None:
     if password is not None:
         out.print(
             f"log in as [bold]admin[/] with password [bold]{escape(password)}[/]"
-            " (shown this once; `mamori users reset-password admin` sets a new one)",
+            " (shown this once; `mamori users reset-password admin` with the same --db sets"
+            " a new one)",
             highlight=False,
         )
     else:
