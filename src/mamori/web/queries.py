@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mamori.core import (
     ComplianceStatus,
     Finding,
-    InputError,
     SeverityLabel,
     WorkflowStatus,
 )
@@ -100,22 +99,16 @@ def finding_detail(store: Store, finding_id: str) -> s.FindingDetail | None:
 
 
 def change_workflow(store: Store, change: s.WorkflowChange, by: str) -> s.WorkflowResult:
-    """Apply a person's decision to each finding; ids not in the store are reported, not
-    fatal. A change to a posture finding moves the scores, so a score point is recorded."""
-    updated: list[str] = []
-    missing: list[str] = []
-    for finding_id in dict.fromkeys(change.ids):
-        try:
-            store.set_workflow(finding_id, change.status, by=by, note=change.note or None)
-        except InputError:
-            missing.append(finding_id)
-        else:
-            updated.append(finding_id)
+    """Apply a person's decision to the findings (one bulk change); ids not in the store are
+    reported, not fatal. A change moves the scores, so a score point is recorded."""
+    wanted = list(dict.fromkeys(change.ids))
+    updated = store.set_workflows(wanted, change.status, by=by, note=change.note or None)
+    found = set(updated)
     if updated:
         from mamori.posture.score import record_scores
 
         record_scores(store, f"workflow change by {by}")
-    return s.WorkflowResult(updated=updated, missing=missing)
+    return s.WorkflowResult(updated=updated, missing=[i for i in wanted if i not in found])
 
 
 def insights(store: Store, by: str, flt: FindingFilter, limit: int = 50) -> list[s.InsightGroup]:
