@@ -45,7 +45,12 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
     console = Console(file=buffer, width=200)
     # A week of generated logs instead of the default month keeps the suite quick; the code
     # path is the same.
-    run = run_demo(console, Console(file=io.StringIO()), db=db, log_days=7)
+    data_dir = tmp_path_factory.mktemp("demo-detect")
+    (data_dir / "left-over").write_text("from an earlier demo run")
+    run = run_demo(console, Console(file=io.StringIO()), db=db, log_days=7, data_dir=data_dir)
+    # The ingested tables and the investigation graph stay for the dashboard, renewed.
+    assert not (data_dir / "left-over").exists()
+    assert (data_dir / "graph" / "state.json").is_file()
     assert not run.result.unreachable, run.result.unreachable
     assert {f.account_id for f in run.result.findings} == set(run.org.accounts)
     findings = {(f.generator_id, f.account_id, f.resource.id): f for f in run.result.findings}

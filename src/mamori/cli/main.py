@@ -376,7 +376,9 @@ def demo(
             regions=region or None,
             keep_running=keep_running,
             log_days=log_days,
-            serve=None if no_serve else lambda url: serve_demo(url, own_store=db is None),
+            serve=None
+            if no_serve
+            else lambda url, data: serve_demo(url, own_store=db is None, data_dir=data),
         )
 
 

@@ -52,6 +52,11 @@ def default_demo_db() -> str:
     return f"sqlite:///{folder / 'demo.db'}"
 
 
+def default_demo_data_dir() -> Path:
+    """Where the demo keeps its ingested logs and investigation graph, renewed each run."""
+    return Path(user_data_dir("mamori")) / "demo-detect"
+
+
 @contextmanager
 def demo_credentials() -> Iterator[None]:
     """Point the credential chain at the emulator's fake keys, never at the user's AWS, and
@@ -105,10 +110,12 @@ def run_demo(
     regions: list[str] | None = None,
     keep_running: bool = False,
     log_days: int = 30,
-    serve: Callable[[str], None] | None = None,
+    serve: Callable[[str, Path], None] | None = None,
+    data_dir: Path | None = None,
 ) -> DemoRun:
-    """With `serve`, end by calling it with the store's URL (the dashboard, until Ctrl-C),
-    the emulated endpoint still up meanwhile."""
+    """With `serve`, end by calling it with the store's URL and the detection data directory
+    (the dashboard, until Ctrl-C), the emulated endpoint still up meanwhile."""
+    data_dir = data_dir or default_demo_data_dir()
     from mamori.cli.render import summary
     from mamori.posture.summary import summarize
 
@@ -143,7 +150,7 @@ def run_demo(
             identity_summary(out, result.identity)
         threats = None
         if log_days:
-            threats = _threats(org, chosen, log_days, db, out)
+            threats = _threats(org, chosen, log_days, db, out, data_dir)
         out.print(
             f"findings stored in {escape(db or default_demo_db())}; list them with "
             f"`mamori findings list --db {escape(db or default_demo_db())}`"
@@ -157,7 +164,7 @@ def run_demo(
                 f"  mamori scan --org --role-name {MEMBER_ROLE} --region us-east-1"
             )
         if serve is not None:
-            serve(db or default_demo_db())
+            serve(db or default_demo_db(), data_dir)
         elif keep_running:
             try:
                 while True:
@@ -168,14 +175,14 @@ def run_demo(
 
 
 def _threats(
-    org: DemoOrg, regions: list[str], days: int, db: str | None, out: Console
+    org: DemoOrg, regions: list[str], days: int, db: str | None, out: Console, data_dir: Path
 ) -> DetectRun:
     from mamori.demo.threats import detect_demo, threats_summary
     from mamori.hub import Store
 
     store = Store.open(db or default_demo_db())
     try:
-        run, planted = detect_demo(sorted(org.accounts), regions, days, store)
+        run, planted = detect_demo(sorted(org.accounts), regions, days, store, data_dir)
     finally:
         store.close()
     threats_summary(out, run, planted)

@@ -4,6 +4,7 @@ threat lists naming the scenarios' addresses and domains, and `mamori detect` ru
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,12 +26,15 @@ _DNS_PER_DAY = 120
 
 
 def detect_demo(
-    accounts: list[str], regions: list[str], days: int, store: Store | None
+    accounts: list[str], regions: list[str], days: int, store: Store | None, data_dir: Path
 ) -> tuple[DetectRun, int]:
-    """Generate, ingest and detect; returns the run and how many attacks were planted."""
+    """Generate, ingest and detect; returns the run and how many attacks were planted. The
+    ingested tables (and the investigation graph) are kept in `data_dir`, emptied first: the
+    dashboard's investigation pages read them after the run."""
     from mamori.detect.generator import LEARNING, generate, write_intel_lists
     from mamori.detect.run import DetectRequest, run_detect
 
+    shutil.rmtree(data_dir, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="mamori-demo-logs-") as tmp:
         root = Path(tmp)
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -53,7 +57,7 @@ def detect_demo(
             intel=lists.threats,
             trusted_ips=lists.trusted,
             tor_exit_list=lists.tor,
-            data_dir=root / "data",
+            data_dir=data_dir,
             learning=LEARNING,  # the generated principals are as regular as they will ever be
         )
         run = run_detect(req, store)

@@ -99,8 +99,9 @@ def finding_detail(store: Store, finding_id: str) -> s.FindingDetail | None:
 
 
 def change_workflow(store: Store, change: s.WorkflowChange, by: str) -> s.WorkflowResult:
-    """Apply a person's decision to the findings (one bulk change); ids not in the store are
-    reported, not fatal. A change moves the scores, so a score point is recorded."""
+    """Apply a person's decision to each finding, as one bulk change; ids not in the store are
+    reported, not fatal. A change to a posture finding moves the scores, so a score point is
+    recorded."""
     wanted = list(dict.fromkeys(change.ids))
     updated = store.set_workflows(wanted, change.status, by=by, note=change.note or None)
     found = set(updated)
