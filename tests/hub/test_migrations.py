@@ -17,6 +17,7 @@ from mamori.hub.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    hub_objects,
     upgrade,
 )
 from mamori.hub.models import Base
@@ -89,3 +90,18 @@ def test_0002_fills_type_and_tactic_of_stored_findings(db_url: str) -> None:
     finally:
         engine.dispose()
     assert tuple(row) == (found.types[0], "Initial Access")
+
+
+def test_the_dashboard_s_tables_are_not_the_hub_s(db_url: str) -> None:
+    from mamori.web.accounts import Accounts
+
+    Store.open(db_url).close()
+    Accounts.open(db_url).close()  # its own tables and history in the same database
+    engine = make_engine(parse_url(db_url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"include_name": hub_objects})
+            assert compare_metadata(context, Base.metadata) == []
+            assert current_revision(conn) == LATEST
+    finally:
+        engine.dispose()

@@ -27,6 +27,15 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return cfg
 
 
+def hub_objects(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
+    """Alembic's include_name: the hub's own tables only. The dashboard keeps its tables
+    (users, sessions) in the same database under its own history; autogenerate must not
+    take them for tables to drop."""
+    from mamori.hub.models import Base
+
+    return type_ != "table" or name in Base.metadata.tables
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -7,6 +7,9 @@ same Config in code, e.g.:
     from alembic import command
     from mamori.hub.migrate import alembic_config
     command.revision(alembic_config(url="sqlite:///dev.db"), "what changes", autogenerate=True)
+
+On SQLite, a batch operation that recreates `findings` drops its triggers (0004's counts):
+a revision doing that must create them again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool
 
+from mamori.hub.migrate import hub_objects
 from mamori.hub.models import Base, UtcDateTime
 
 config = context.config
@@ -32,7 +36,11 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
 
 def _configure(**kwargs: Any) -> None:
     context.configure(
-        target_metadata=Base.metadata, render_item=_render_item, compare_type=True, **kwargs
+        target_metadata=Base.metadata,
+        render_item=_render_item,
+        include_name=hub_objects,
+        compare_type=True,
+        **kwargs,
     )
 
 
