@@ -87,7 +87,22 @@ _FINDINGS = Base.metadata.tables["findings"]
 # Findings are read as their JSON text and parsed by pydantic in one step, as they were written.
 _DATA_TEXT = cast(FindingRow.data, Text)
 _HISTORY = Base.metadata.tables["finding_history"]
-# The SET list comes from each row's keys; "b_id" is not a column, so it can name the key.
+# What identifies a finding never changes once stored (its id is derived from them), so an
+# update leaves those columns, and the indexes over them, alone: each index a SET list names is
+# rewritten for every row, changed or not.
+_FIXED_COLUMNS = frozenset(
+    {
+        "id",
+        "source",
+        "generator_id",
+        "account_id",
+        "region",
+        "resource_type",
+        "resource_id",
+        "created_at",
+    }
+)
+# "b_id" is not a column, so it can name the key.
 _UPDATE_BY_ID = update(_FINDINGS).where(_FINDINGS.c.id == bindparam("b_id"))
 
 # What an upsert must know of a stored finding, read without parsing its JSON.
@@ -551,7 +566,7 @@ def _save(
 
 
 def _by_id(row: dict[str, Any]) -> dict[str, Any]:
-    params = {k: v for k, v in row.items() if k != "id"}
+    params = {k: v for k, v in row.items() if k not in _FIXED_COLUMNS}
     params["b_id"] = row["id"]
     return params
 
