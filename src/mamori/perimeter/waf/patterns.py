@@ -1,0 +1,108 @@
+"""Multi-pattern matching: every string and regex match that inspects the same component through
+the same transformations is answered by one RE2 set, run once per request.
+
+A statement registers its pattern(s) in a group at compile time and gets back the ids it must
+look for; at evaluation the group's set runs over the transformed values once, and each
+statement checks its ids in the cached answer. RE2 runs in linear time, so no input (and no
+pattern in a Web ACL) can make matching backtrack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import re2
+
+from mamori.perimeter.waf.fields import Extractor, Values
+from mamori.perimeter.waf.request import Inspection
+from mamori.perimeter.waf.transforms import apply
+
+WORD = rb"[A-Za-z0-9_]"
+
+
+def literal(value: bytes) -> str:
+    r"""A byte string as an RE2 pattern over Latin-1 text: every byte spelled \xHH, so nothing
+    in it is syntax."""
+    return "".join(f"\\x{b:02x}" for b in value)
+
+
+def positional(value: bytes, constraint: str) -> str:
+    """The RE2 pattern of a ByteMatch SearchString under its PositionalConstraint."""
+    lit = literal(value)
+    return {
+        "EXACTLY": f"^{lit}$",
+        "STARTS_WITH": f"^{lit}",
+        "ENDS_WITH": f"{lit}$",
+        "CONTAINS": lit,
+        "CONTAINS_WORD": f"(?:^|[^A-Za-z0-9_]){lit}(?:[^A-Za-z0-9_]|$)",
+    }[constraint]
+
+
+def check_regex(pattern: str) -> str | None:
+    """Why RE2 refuses `pattern` (backreferences, lookaround...), or None."""
+    try:
+        re2.compile(pattern, _options(latin1=False))
+    except re2.error as exc:
+        return str(exc)
+    return None
+
+
+def _options(latin1: bool) -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    if latin1:
+        options.encoding = re2.Options.Encoding.LATIN1
+    return options
+
+
+@dataclass
+class PatternGroup:
+    """The patterns over one (component, transformations) pair."""
+
+    extract: Extractor
+    transforms: tuple[str, ...]
+    latin1: bool
+    patterns: list[str] = field(default_factory=list)
+    _set: re2.Set | None = None
+
+    def add(self, pattern: str) -> int:
+        self.patterns.append(pattern)
+        return len(self.patterns) - 1
+
+    def compile(self) -> None:
+        found = re2.Set.SearchSet(_options(self.latin1))
+        for pattern in self.patterns:
+            found.Add(pattern)
+        found.Compile()
+        self._set = found
+
+    def hits(self, insp: Inspection) -> frozenset[int] | bool:
+        """Ids of the patterns matching any inspected value (or the oversize/fallback verdict),
+        computed once per request."""
+        cached = insp.cache.get(id(self))
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        values = transformed(insp, self.extract, self.transforms)
+        result: frozenset[int] | bool
+        if isinstance(values, bool):
+            result = values
+        else:
+            assert self._set is not None
+            found: set[int] = set()
+            for value in values:
+                found.update(self._set.Match(value) or ())
+            result = frozenset(found)
+        insp.cache[id(self)] = result
+        return result
+
+
+def transformed(insp: Inspection, extract: Extractor, transforms: tuple[str, ...]) -> Values:
+    """The component's values after the transformations, cached per request."""
+    key = (id(extract), transforms)
+    cached = insp.cache.get(key)
+    if cached is None:
+        raw = extract(insp)
+        cached = raw if isinstance(raw, bool) else [apply(transforms, v) for v in raw]
+        insp.cache[key] = cached
+    return cached  # type: ignore[no-any-return]
