@@ -132,6 +132,16 @@ class FindingRow(Base):
         Index("ix_findings_last_scan", "last_scan_id"),
         Index("ix_findings_finding_type", "finding_type"),
         Index("ix_findings_source_recent", "source", "record_state", "last_observed_at", "id"),
+        # Per account and check (scores, insights by account) without reading findings.
+        Index(
+            "ix_findings_accounts",
+            "record_state",
+            "account_id",
+            "generator_id",
+            "compliance_status",
+            "workflow_status",
+            "severity_rank",
+        ),
     )
 
 

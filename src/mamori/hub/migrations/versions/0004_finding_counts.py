@@ -40,6 +40,14 @@ _DIMS = (
 )
 _KEY = ", ".join(_DIMS)
 _LIST = ["record_state", "severity_rank", "last_observed_at"]
+_ACCOUNTS = [
+    "record_state",
+    "account_id",
+    "generator_id",
+    "compliance_status",
+    "workflow_status",
+    "severity_rank",
+]
 
 
 def _values(row: str) -> str:
@@ -138,9 +146,12 @@ def upgrade() -> None:
         "findings",
         ["source", "record_state", "last_observed_at", "id"],
     )
+    # Scores (state per account and check) and insights by account, read from the index alone.
+    op.create_index("ix_findings_accounts", "findings", _ACCOUNTS)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_findings_accounts", "findings")
     op.drop_index("ix_findings_source_recent", "findings")
     op.drop_index("ix_findings_list", "findings")
     op.create_index("ix_findings_list", "findings", _LIST)
