@@ -20,6 +20,7 @@ from typing import Any
 import maxminddb
 
 from mamori.core import InputError, parse_arn
+from mamori.perimeter.waf import ratebased  # noqa: F401 - registers RateBasedStatement
 from mamori.perimeter.waf.fields import Extractor, field_key
 from mamori.perimeter.waf.managed import find_managed
 from mamori.perimeter.waf.patterns import PatternGroup
@@ -144,6 +145,7 @@ class Compiler:
         source: str,
         search_string_encoding: str = "base64",
         strict_resources: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.resources = resources
         self.source = source
@@ -154,7 +156,8 @@ class Compiler:
         self.groups: dict[tuple[bytes, tuple[str, ...], bool], PatternGroup] = {}
         self.extractors: dict[bytes, Extractor] = {}
         self._mmdb: dict[str, _Mmdb] = {}
-        self.hooks: dict[str, Any] = {}  # for statement types that keep state (rate-based)
+        # for statement types that keep state: the rate-based counters' clock
+        self.hooks: dict[str, Any] = {"clock": clock} if clock else {}
 
     # -- reporting --------------------------------------------------------------------------
     def problem(self, text: str) -> None:

@@ -3,8 +3,9 @@
 libinjection (through the `libinjection-python` binding, built from source at install time) does
 the tokenising detection. SqliMatch at HIGH sensitivity also runs Mamori's own patterns, which
 catch what libinjection leaves to a WAF's rules: blind and time-based probes, stacked queries,
-comment-split keywords and tautologies libinjection's fingerprints do not cover. The patterns are
-RE2 (linear time) and run as one set.
+comment-split keywords and tautologies libinjection's fingerprints do not cover. XssMatch adds a
+few patterns for script that is not markup (script URIs, event handlers injected into an
+attribute). The patterns are RE2 (linear time) and each list runs as one set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import re2
 # Each pattern stands for one technique; (?i) everywhere: SQL keywords are case-insensitive.
 _SQLI_HIGH = (
     # time-based blind probes
-    r"(?i)\b(?:sleep|pg_sleep|benchmark|waitfor\s+delay|dbms_pipe\.receive_message)\s*\(?",
+    r"(?i)\b(?:sleep|pg_sleep|benchmark|dbms_pipe\.receive_message)\s*\(\s*\d",
+    r"(?i)\bwaitfor\s+(?:delay|time)\s+'",
     # stacked queries
     r"(?i);\s*(?:drop|delete|insert|update|alter|create|truncate|exec|execute|shutdown|declare)\b",
     # UNION-based extraction, comments or junk between the keywords
@@ -37,6 +39,14 @@ _SQLI_HIGH = (
     r"(?i)(?:=|\bselect\b|\bwhere\b)\s*0x[0-9a-f]{6,}",
 )
 
+# What libinjection's HTML5 tokeniser leaves alone because it is not markup: script URIs that
+# call something, and event-handler attributes outside a tag (injected into an attribute).
+_XSS_EXTRA = (
+    r"(?i)\b(?:java|vb|live)script\s*:\s*[\w$.\[\]'\"]+\s*[(`=]",
+    r"(?i)\bon(?:error|load|mouse\w+|focus|blur|click|toggle|animation\w+|pointer\w+)\s*=",
+    r"(?i)\bdata\s*:\s*text/html\b",
+)
+
 
 def _set(patterns: tuple[str, ...]) -> re2.Set:
     found = re2.Set.SearchSet(re2.Options())
@@ -47,6 +57,7 @@ def _set(patterns: tuple[str, ...]) -> re2.Set:
 
 
 _HIGH = _set(_SQLI_HIGH)
+_XSS = _set(_XSS_EXTRA)
 
 
 def _text(value: bytes) -> str:
@@ -66,4 +77,4 @@ def is_sqli(value: bytes, high: bool = False) -> bool:
 def is_xss(value: bytes) -> bool:
     if not value:
         return False
-    return bool(libinjection.is_xss(_text(value))["is_xss"])
+    return bool(libinjection.is_xss(_text(value))["is_xss"]) or bool(_XSS.Match(value))

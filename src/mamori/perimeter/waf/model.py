@@ -8,7 +8,7 @@ references that resolve, RE2-compatible regexes...) is checked by the compiler.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,9 @@ def build_web_acl(
     *,
     search_string_encoding: str = "base64",
     strict_resources: bool = True,
+    clock: Callable[[], float] | None = None,
 ) -> WebAcl:
+    """Compile a checked Web ACL document; `clock` drives rate-based counters (tests)."""
     if doc.kind != "WebACL":
         raise InputError(f"{doc.source}: holds a {doc.kind}, expected a WebACL")
     ctx = Compiler(
@@ -112,6 +114,7 @@ def build_web_acl(
         source=doc.source,
         search_string_encoding=search_string_encoding,
         strict_resources=strict_resources,
+        clock=clock,
     )
     return compile_web_acl(doc.body, ctx)
 

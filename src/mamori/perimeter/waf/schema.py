@@ -9,7 +9,7 @@ is refused with the path of the field at fault, as the API refuses it.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ForwardRef, Literal
 
 import botocore.session
 from botocore.model import Shape
@@ -29,6 +29,7 @@ from mamori.core import InputError
 
 DOCUMENTS = ("WebACL", "RuleGroup", "IPSet", "RegexPatternSet")
 _MAX_ERRORS = 20
+_REF = "wafv2_"
 
 
 class _Strict(BaseModel):
@@ -68,6 +69,7 @@ class _Builder:
     def __init__(self) -> None:
         self.model = botocore.session.get_session().get_service_model("wafv2")
         self.models: dict[str, type[BaseModel]] = {}
+        self.building: set[str] = set()
 
     def annotation(self, shape: Shape) -> Any:
         meta = shape.metadata
@@ -98,9 +100,12 @@ class _Builder:
         name = shape.name
         if name in self.models:
             return self.models[name]
-        # Recursive shapes (Statement -> AndStatement -> Statement) refer back by name.
-        model = create_model(name, __base__=_Strict)
-        self.models[name] = model
+        if name in self.building:
+            # Recursive shapes (Statement -> AndStatement -> Statement) refer back by name,
+            # resolved by model_rebuild once every model exists.
+            # The reference is prefixed: a field may be named like its shape (Statement).
+            return ForwardRef(_REF + name)  # type: ignore[return-value]
+        self.building.add(name)
         required = set(shape.required_members)  # type: ignore[attr-defined]
         fields: dict[str, Any] = {}
         for member, sub in shape.members.items():  # type: ignore[attr-defined]
@@ -108,6 +113,7 @@ class _Builder:
             fields[member] = (ann, ...) if member in required else (ann, None)
         built = create_model(name, __base__=_Strict, **fields)
         self.models[name] = built
+        self.building.discard(name)
         return built
 
 
@@ -118,7 +124,7 @@ def _models() -> dict[str, type[BaseModel]]:
     for name in DOCUMENTS:
         out[name] = builder.structure(builder.model.shape_for(name))
     for model in builder.models.values():
-        model.model_rebuild(_types_namespace=builder.models)
+        model.model_rebuild(_types_namespace={_REF + k: v for k, v in builder.models.items()})
     return out
 
 
@@ -154,7 +160,7 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
             parts.append(f"[{step}]")
             node = node[step] if isinstance(node, list) and step < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("Name"), str) and len(parts) == 2:
-                parts.append(f"(rule {node['Name']!r})")
+                parts.append(f" (rule {node['Name']!r})")
         else:
             # pydantic names the branch of a Literal/constrained type it tried; drop those.
             if parts and not isinstance(node, dict):
