@@ -45,7 +45,8 @@ def netfw_test(
     home_net: Annotated[
         list[str] | None,
         typer.Option(
-            "--home-net", help="HOME_NET CIDR when the policy sets none (repeatable; default RFC 1918)."
+            "--home-net",
+            help="HOME_NET CIDR when the policy sets none (repeatable; default RFC 1918).",
         ),
     ] = None,
     fmt: Annotated[NetfwFormat, typer.Option("--format", "-f")] = NetfwFormat.table,

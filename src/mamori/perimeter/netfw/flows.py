@@ -26,7 +26,7 @@ from mamori.perimeter.netfw.model import (
     StatefulRule,
     StatelessRule,
 )
-from mamori.perimeter.netfw.tally import DROP, PASS, REJECT, UNDETERMINED, Tally
+from mamori.perimeter.netfw.tally import DROP, OUTCOME_NAMES, PASS, REJECT, UNDETERMINED, Tally
 
 SOURCE = "flows"
 _STATELESS_CODE = {"aws:pass": PASS, "aws:drop": DROP, "aws:forward_to_sfe": -2}
@@ -170,6 +170,8 @@ def evaluate_batch(policy: Policy, table: pa.Table, tally: Tally) -> None:
     )
     usable = pc.and_(usable, pc.is_valid(_column(table, "protocol")))
     tally.total(SOURCE, "records", table.num_rows)
+    for name in ("evaluated", "forwarded_to_stateful", *OUTCOME_NAMES.values(), "alerted"):
+        tally.total(SOURCE, name, 0)  # every total present, zero or not
     tally.total(SOURCE, "skipped_no_traffic", table.num_rows - _count(usable))
     table = table.filter(usable)
     if not table.num_rows:
@@ -288,13 +290,7 @@ def _count_outcomes(tally: Tally, outcome: pa.Array, decider: pa.Array, alerted:
         found = tally.rules[SOURCE].get(key)
         if found is not None:
             found.add_outcome(code, count)
-        tally.total(
-            SOURCE,
-            {PASS: "passed", DROP: "dropped", REJECT: "rejected", UNDETERMINED: "undetermined"}[
-                code
-            ],
-            count,
-        )
+        tally.total(SOURCE, OUTCOME_NAMES[code], count)
     tally.total(SOURCE, "alerted", _count(alerted))
 
 

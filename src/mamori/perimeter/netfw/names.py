@@ -124,6 +124,9 @@ def evaluate_table(policy: Policy, table: pa.Table, tally: Tally) -> None:
     tally.total(SOURCE, "queries", table.num_rows)
     if not kinds or not table.num_rows:
         return
+    for kind in kinds:
+        for name in ("connections", *OUTCOME_NAMES.values(), "alerted"):
+            tally.total(SOURCE, f"{kind}_{name}", 0)  # every total present, zero or not
     keyed = pa.table(
         {
             "account": pc.fill_null(table.column("account_id"), ""),

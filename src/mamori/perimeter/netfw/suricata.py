@@ -17,7 +17,7 @@ its nocase, startswith and endswith modifiers, and the dotprefix transform.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mamori.perimeter.netfw.addresses import (
     ANY_ADDRESS,
@@ -326,16 +326,10 @@ def _content(value: str | None, buffer: str | None, dotprefix: bool) -> ContentM
     return ContentMatch(buffer=buffer, value=_content_text(text), dotprefix=dotprefix)
 
 
-def _with(**changes: bool) -> Callable[[ContentMatch], ContentMatch]:
-    from dataclasses import replace
-
-    return lambda content: replace(content, **changes)
-
-
 _MODIFIERS: dict[str, Callable[[ContentMatch], ContentMatch]] = {
-    "nocase": _with(nocase=True),
-    "startswith": _with(startswith=True),
-    "endswith": _with(endswith=True),
+    "nocase": lambda content: replace(content, nocase=True),
+    "startswith": lambda content: replace(content, startswith=True),
+    "endswith": lambda content: replace(content, endswith=True),
 }
 
 

@@ -96,11 +96,13 @@ class Tally:
     groups: dict[GroupKey, Group] = field(default_factory=dict)
     read_problems: list[str] = field(default_factory=list)
 
-    def rule(self, source: str, key: str, **meta: str) -> RuleCounts:
+    def rule(
+        self, source: str, key: str, *, group: str, engine: str, action: str, description: str = ""
+    ) -> RuleCounts:
         table = self.rules.setdefault(source, {})
         found = table.get(key)
         if found is None:
-            found = table[key] = RuleCounts(key=key, **meta)
+            found = table[key] = RuleCounts(key, group, engine, action, description)
         return found
 
     def total(self, source: str, name: str, count: int) -> None:
@@ -116,8 +118,8 @@ class Tally:
 
 def register_rules(tally: Tally, policy: Policy, source: str, *, stateless: bool = True) -> None:
     """Every rule gets a row, matched or not: a rule that never matches is worth seeing."""
-    for rule in policy.stateless_rules() if stateless else []:
-        tally.rule(source, rule.key, group=rule.group, engine="stateless", action=rule.action)
+    for plain in policy.stateless_rules() if stateless else []:
+        tally.rule(source, plain.key, group=plain.group, engine="stateless", action=plain.action)
     for rule in policy.stateful_rules():
         tally.rule(
             source,

@@ -23,23 +23,27 @@ def shape(name: str) -> Shape:
     return _model().shape_for(name)
 
 
-def _enum_errors(model: Shape, value: Any, path: str) -> list[str]:
-    """Enum members botocore's validator leaves unchecked."""
+def _model_errors(model: Shape, value: Any, path: str) -> list[str]:
+    """Enum members and upper bounds, which botocore's validator leaves unchecked."""
     kind = model.type_name
-    if kind == "string" and model.enum and isinstance(value, str) and value not in model.enum:
-        return [f"{path}: {value!r} is not one of {', '.join(model.enum)}"]
+    allowed: list[str] = getattr(model, "enum", None) or []
+    if kind == "string" and allowed and isinstance(value, str) and value not in allowed:
+        return [f"{path}: {value!r} is not one of {', '.join(allowed)}"]
+    highest = model.metadata.get("max")
+    if kind in ("integer", "long") and isinstance(value, int) and highest is not None:
+        return [f"{path}: {value} is above the maximum {highest}"] if value > highest else []
     errors: list[str] = []
     if kind == "structure" and isinstance(value, dict):
         members = model.members  # type: ignore[attr-defined]
         for key, item in value.items():
             if key in members:
-                errors += _enum_errors(members[key], item, f"{path}.{key}")
+                errors += _model_errors(members[key], item, f"{path}.{key}")
     elif kind == "list" and isinstance(value, list):
         for index, item in enumerate(value):
-            errors += _enum_errors(model.member, item, f"{path}[{index}]")  # type: ignore[attr-defined]
+            errors += _model_errors(model.member, item, f"{path}[{index}]")  # type: ignore[attr-defined]
     elif kind == "map" and isinstance(value, dict):
         for key, item in value.items():
-            errors += _enum_errors(model.value, item, f"{path}.{key}")  # type: ignore[attr-defined]
+            errors += _model_errors(model.value, item, f"{path}.{key}")  # type: ignore[attr-defined]
     return errors
 
 
@@ -49,7 +53,7 @@ def check(value: Any, shape_name: str, where: str) -> None:
     report = ParamValidator().validate(value, model)
     problems = report.generate_report().splitlines() if report.has_errors() else []
     if not problems:
-        problems = _enum_errors(model, value, shape_name)
+        problems = _model_errors(model, value, shape_name)
     if problems:
         shown = [
             line.replace(" in input", f" in {shape_name}").replace("parameter input", shape_name)[
