@@ -130,7 +130,14 @@ class FindingRow(Base):
         Index("ix_findings_status", "compliance_status", "workflow_status"),
         Index("ix_findings_resource_type", "resource_type"),
         Index("ix_findings_last_scan", "last_scan_id"),
-        Index("ix_findings_finding_type", "finding_type"),
+        # Insights by finding type or tactic from the index alone.
+        Index(
+            "ix_findings_finding_type",
+            "record_state",
+            "finding_type",
+            "mitre_tactic",
+            "severity_rank",
+        ),
         Index("ix_findings_source_recent", "source", "record_state", "last_observed_at", "id"),
         # Per account and check (scores, insights by account) without reading findings.
         Index(

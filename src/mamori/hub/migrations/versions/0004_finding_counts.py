@@ -40,6 +40,7 @@ _DIMS = (
 )
 _KEY = ", ".join(_DIMS)
 _LIST = ["record_state", "severity_rank", "last_observed_at"]
+_TYPES = ["record_state", "finding_type", "mitre_tactic", "severity_rank"]
 _ACCOUNTS = [
     "record_state",
     "account_id",
@@ -148,9 +149,14 @@ def upgrade() -> None:
     )
     # Scores (state per account and check) and insights by account, read from the index alone.
     op.create_index("ix_findings_accounts", "findings", _ACCOUNTS)
+    # Insights by finding type or tactic likewise.
+    op.drop_index("ix_findings_finding_type", "findings")
+    op.create_index("ix_findings_finding_type", "findings", _TYPES)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_findings_finding_type", "findings")
+    op.create_index("ix_findings_finding_type", "findings", ["finding_type"])
     op.drop_index("ix_findings_accounts", "findings")
     op.drop_index("ix_findings_source_recent", "findings")
     op.drop_index("ix_findings_list", "findings")
