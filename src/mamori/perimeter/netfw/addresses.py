@@ -10,7 +10,7 @@ flow logs, are tested one by one.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import pyarrow as pa
@@ -59,7 +59,7 @@ class AddressSet:
     def match(self, column: AddressColumn) -> pa.Array:
         """The set's membership for every address of the column."""
         if self.is_any:
-            return pa.array([True] * column.rows, pa.bool_())
+            return pa.repeat(pa.scalar(True), column.rows)
         hit = column.within(self.include) if self.include is not None else column.known
         if self.exclude:
             hit = pc.and_(hit, pc.invert(column.within(self.exclude)))
@@ -96,7 +96,7 @@ class PortSet:
 
     def match(self, ports: pa.Array) -> pa.Array:
         if self.is_any:
-            return pa.array([True] * len(ports), pa.bool_())
+            return pa.repeat(pa.scalar(True), len(ports))
         known = pc.is_valid(ports)
         hit = _in_ranges(ports, self.include) if self.include is not None else known
         if self.exclude:
@@ -108,7 +108,7 @@ ANY_PORT = PortSet()
 
 
 def _in_ranges(ports: pa.Array, ranges: tuple[tuple[int, int], ...]) -> pa.Array:
-    hit = pa.array([False] * len(ports), pa.bool_())
+    hit = pa.repeat(pa.scalar(False), len(ports))
     for low, high in ranges:
         inside = (
             pc.equal(ports, low)
@@ -124,7 +124,6 @@ class AddressColumn:
     """A column of address texts, parsed once for every set that tests it."""
 
     texts: pa.Array
-    v6: dict[int, ipaddress.IPv6Address] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -137,7 +136,7 @@ class AddressColumn:
     @cached_property
     def _v4_int(self) -> pa.Array:
         parts = pc.split_pattern(pc.if_else(self._v4_mask, self.texts, "0.0.0.0"), ".")
-        value = pa.array([0] * self.rows, pa.uint32())
+        value = pa.repeat(pa.scalar(0, pa.uint32()), self.rows)
         for index in range(4):
             octet = pc.list_element(parts, index).cast(pa.uint32())
             value = pc.bit_wise_or(pc.shift_left(value, 8), octet)
@@ -167,7 +166,7 @@ class AddressColumn:
         return pa.array(flags, pa.bool_())
 
     def within(self, networks: tuple[Network, ...]) -> pa.Array:
-        hit = pa.array([False] * self.rows, pa.bool_())
+        hit = pa.repeat(pa.scalar(False), self.rows)
         v6 = [n for n in networks if n.version == 6]
         for net in networks:
             if net.version != 4:

@@ -39,11 +39,11 @@ _APP_TRANSPORT = {"tls": (6,), "http": (6,), "http2": (6,), "dns": (6, 17)}
 
 
 def _true(rows: int) -> pa.Array:
-    return pa.array([True] * rows, pa.bool_())
+    return pa.repeat(pa.scalar(True), rows)
 
 
 def _false(rows: int) -> pa.Array:
-    return pa.array([False] * rows, pa.bool_())
+    return pa.repeat(pa.scalar(False), rows)
 
 
 def _count(mask: pa.Array) -> int:

@@ -52,8 +52,19 @@ class NetfwReport:
 
 
 def _tables(location: str, kind: str, problems: list[str]) -> Iterator[pa.Table]:
+    """The location's records in tables of about CHUNK_ROWS: flow logs come as many small
+    files, and evaluating each alone cost its rules' fixed per-call overhead (10x slower)."""
+    pending: list[pa.Table] = []
+    rows = 0
     for item in list_files(location, kind):
-        yield from _file_tables(item, kind, problems)
+        for table in _file_tables(item, kind, problems):
+            pending.append(table)
+            rows += table.num_rows
+            if rows >= CHUNK_ROWS:
+                yield pa.concat_tables(pending)
+                pending, rows = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def _file_tables(item: InputFile, kind: str, problems: list[str]) -> Iterator[pa.Table]:
