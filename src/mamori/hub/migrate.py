@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -27,7 +28,7 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return cfg
 
 
-def hub_objects(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
+def hub_objects(name: str | None, type_: str, _parents: Any) -> bool:
     """Alembic's include_name: the hub's own tables only. The dashboard keeps its tables
     (users, sessions) in the same database under its own history; autogenerate must not
     take them for tables to drop."""
