@@ -53,6 +53,7 @@ from mamori.cli.investigate import investigate
 from mamori.cli.netfw import netfw_app
 from mamori.cli.score import score
 from mamori.cli.serve import serve, users_app
+from mamori.cli.waf import waf_app
 from mamori.core import InputError, SeverityLabel
 
 app = typer.Typer(
@@ -70,6 +71,7 @@ app.add_typer(findings_app, name="findings")
 app.add_typer(iam_app, name="iam")
 app.add_typer(detect_app, name="detect")
 app.add_typer(automate_app, name="automate")
+app.add_typer(waf_app, name="waf")
 app.add_typer(netfw_app, name="netfw")
 app.command("investigate")(investigate)
 app.add_typer(users_app, name="users")

@@ -166,7 +166,7 @@ class Compiler:
     def warn(self, text: str) -> None:
         self.warnings.append(text)
 
-    def _missing(self, text: str) -> None:
+    def missing(self, text: str) -> None:
         (self.problem if self.strict else self.warn)(text)
 
     # -- shared state -----------------------------------------------------------------------
@@ -196,7 +196,7 @@ class Compiler:
     def ip_set(self, arn: str, path: str) -> list[Any]:
         doc = self.resources.ip_sets.get(arn)
         if doc is None:
-            self._missing(f"{path}: IP set {arn} not supplied")
+            self.missing(f"{path}: IP set {arn} not supplied")
             return []
         networks = []
         for text in doc.get("Addresses") or ():
@@ -209,13 +209,13 @@ class Compiler:
     def regex_set(self, arn: str, path: str) -> list[str]:
         doc = self.resources.regex_sets.get(arn)
         if doc is None:
-            self._missing(f"{path}: regex pattern set {arn} not supplied")
+            self.missing(f"{path}: regex pattern set {arn} not supplied")
             return []
         return [str(r["RegexString"]) for r in doc.get("RegularExpressionList") or ()]
 
     def _db(self, path: str | None, what: str, where: str) -> Any:
         if path is None:
-            self._missing(f"{where}: {what} needs an MMDB database (geo_db / asn_db)")
+            self.missing(f"{where}: {what} needs an MMDB database (geo_db / asn_db)")
             return _NoDb()
         if path not in self._mmdb:
             self._mmdb[path] = _Mmdb(path)
@@ -380,15 +380,16 @@ def compile_group(spec: dict[str, Any], kind: str, ctx: Compiler, path: str) -> 
         vendor, name = str(spec["VendorName"]), str(spec["Name"])
         managed = find_managed(vendor, name)
         if managed is None:
-            ctx._missing(f"{path}: managed rule group {vendor}/{name} is not available")
+            ctx.missing(f"{path}: managed rule group {vendor}/{name} is not available")
             return Group(name, [], _never), 0
-        doc_rules, namespace, bodies = managed.rules(), managed.label_namespace, {}
+        bodies: dict[str, Any] = {}
+        doc_rules, namespace = managed.rules(), managed.label_namespace
         capacity, label = managed.capacity, f"{vendor}#{name}"
     else:
         arn = str(spec["ARN"])
         doc = ctx.resources.rule_groups.get(arn)
         if doc is None:
-            ctx._missing(f"{path}.ARN: rule group {arn} not supplied")
+            ctx.missing(f"{path}.ARN: rule group {arn} not supplied")
             return Group(arn, [], _never), 0
         doc_rules = doc.get("Rules") or []
         namespace = rule_group_namespace(doc)

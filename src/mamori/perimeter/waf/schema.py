@@ -37,8 +37,9 @@ class _Strict(BaseModel):
 
 
 def _string(shape: Shape) -> Any:
-    if shape.enum:
-        return Literal[tuple(shape.enum)]  # type: ignore[valid-type]
+    enum = getattr(shape, "enum", None)
+    if enum:
+        return Literal[tuple(enum)]
     meta = shape.metadata
     pattern = meta.get("pattern")
     # Patterns the API states with Java regex features the Rust engine lacks are left to the
@@ -57,7 +58,7 @@ def _rust_compiles(pattern: str) -> bool:
         "Probe", __base__=_Strict, v=(Annotated[str, StringConstraints(pattern=pattern)], ...)
     )
     try:
-        probe(v="")
+        probe.model_validate({"v": ""})
     except ValidationError:
         return True
     except Exception:  # noqa: BLE001 - pydantic raises its own schema error types
@@ -79,12 +80,14 @@ class _Builder:
         if kind == "list":
             item = self.annotation(shape.member)  # type: ignore[attr-defined]
             return Annotated[
-                list[item], Field(min_length=meta.get("min"), max_length=meta.get("max"))
+                list[item],  # type: ignore[valid-type]
+                Field(min_length=meta.get("min"), max_length=meta.get("max")),
             ]
         if kind == "map":
             value = self.annotation(shape.value)  # type: ignore[attr-defined]
             return Annotated[
-                dict[str, value], Field(min_length=meta.get("min"), max_length=meta.get("max"))
+                dict[str, value],  # type: ignore[valid-type]
+                Field(min_length=meta.get("min"), max_length=meta.get("max")),
             ]
         if kind == "string":
             return _string(shape)
@@ -136,7 +139,7 @@ def model_of(document: str) -> type[BaseModel]:
 def enum_of(shape_name: str) -> tuple[str, ...]:
     """An enum's values as the service model lists them (TextTransformationType...)."""
     shape = botocore.session.get_session().get_service_model("wafv2").shape_for(shape_name)
-    return tuple(shape.enum)
+    return tuple(getattr(shape, "enum", None) or ())
 
 
 def check_shape(document: str, data: Any, source: str) -> None:

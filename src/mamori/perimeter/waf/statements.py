@@ -241,7 +241,7 @@ def _ip_set(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
             return ips
         return any(int(ip) in (v4 if ip.version == 4 else v6) for ip in ips)
 
-    any_position = bool(config) and config.get("Position") == "ANY"
+    any_position = config is not None and config.get("Position") == "ANY"
     return Node(match, 5 if any_position else 1, 1)
 
 

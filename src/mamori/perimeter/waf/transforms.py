@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable, Iterable
+from urllib.parse import unquote_to_bytes
 
 import re2
 
@@ -50,9 +51,11 @@ def _re(pattern: bytes) -> re2._Regexp:
     return re2.compile(pattern, options)
 
 
-def _sub(pattern: bytes, repl: Callable[[re2._Match], bytes]) -> Transform:
+def _sub(pattern: bytes, repl: Callable[[re2._Match], bytes], trigger: bytes) -> Transform:
+    """A rewrite by RE2, skipped when the byte every match starts with is absent (the common
+    case, and much cheaper than a substitution pass)."""
     compiled = _re(pattern)
-    return lambda value: compiled.sub(repl, value)
+    return lambda value: compiled.sub(repl, value) if trigger in value else value
 
 
 def _codepoint(cp: int) -> bytes:
@@ -133,16 +136,19 @@ def _sha256(value: bytes) -> bytes:
     return hashlib.sha256(value).digest()
 
 
-_url_pct = _sub(rb"%([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]))
 _url_uni = _sub(
     rb"%([uU])([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})",
     lambda m: _codepoint(int(m.group(2), 16)) if m.group(1) else bytes([int(m.group(3), 16)]),
+    b"%",
 )
 
 
 @transform("URL_DECODE")
 def _url_decode(value: bytes) -> bytes:
-    return _url_pct(value.replace(b"+", b" "))
+    # unquote_to_bytes leaves invalid sequences (%zz, a trailing %4) as they are.
+    return (
+        unquote_to_bytes(value.replace(b"+", b" ")) if b"%" in value else value.replace(b"+", b" ")
+    )
 
 
 @transform("URL_DECODE_UNI")
@@ -160,6 +166,7 @@ _html = _sub(
         if m.group(2)
         else _ENTITIES[m.group(3)]
     ),
+    b"&",
 )
 transform("HTML_ENTITY_DECODE")(_html)
 
@@ -179,7 +186,9 @@ def _c_escape(m: re2._Match) -> bytes:
     return _C_ESCAPES.get(char, char)
 
 
-transform("ESCAPE_SEQ_DECODE")(_sub(rb"\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|\\([\s\S])", _c_escape))
+transform("ESCAPE_SEQ_DECODE")(
+    _sub(rb"\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|\\([\s\S])", _c_escape, b"\\")
+)
 
 
 def _js_escape(m: re2._Match) -> bytes:
@@ -198,8 +207,8 @@ def _c_escape_groups(m: re2._Match, first: int) -> bytes:
 
 
 _JS = rb"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|\\([\s\S])"
-transform("JS_DECODE")(_sub(_JS, _js_escape))
-_js_ext = _sub(rb"\\u\{([0-9a-fA-F]{1,6})\}", lambda m: _codepoint(int(m.group(1), 16)))
+transform("JS_DECODE")(_sub(_JS, _js_escape, b"\\"))
+_js_ext = _sub(rb"\\u\{([0-9a-fA-F]{1,6})\}", lambda m: _codepoint(int(m.group(1), 16)), b"\\")
 
 
 @transform("JS_DECODE_EXT")
@@ -216,7 +225,7 @@ def _css_escape(m: re2._Match) -> bytes:
 
 # CSS 2.x: a backslash and 1-6 hex digits (one trailing space eaten), or an escaped character;
 # an escaped newline is a line continuation.
-transform("CSS_DECODE")(_sub(rb"\\([0-9a-fA-F]{1,6})[ \t\n\r\x0c]?|\\([\s\S])", _css_escape))
+transform("CSS_DECODE")(_sub(rb"\\([0-9a-fA-F]{1,6})[ \t\n\r\x0c]?|\\([\s\S])", _css_escape, b"\\"))
 
 
 @transform("SQL_HEX_DECODE")
@@ -224,7 +233,7 @@ def _sql_hex(value: bytes) -> bytes:
     return _SQL_HEX(value)
 
 
-_SQL_HEX = _sub(rb"0[xX]((?:[0-9a-fA-F]{2})+)", lambda m: binascii.unhexlify(m.group(1)))
+_SQL_HEX = _sub(rb"0[xX]((?:[0-9a-fA-F]{2})+)", lambda m: binascii.unhexlify(m.group(1)), b"0")
 
 
 @transform("HEX_DECODE")

@@ -1,0 +1,118 @@
+"""`mamori waf ...`: check a Web ACL like the wafv2 API does, and judge requests with it."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mamori.cli.common import _errors, err, out
+
+waf_app = typer.Typer(no_args_is_help=True, help="AWS WAF Web ACLs: validate and test (WAF's job).")
+
+
+class TestFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+Resources = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--resource",
+        "-R",
+        help="A rule group, IP set or regex pattern set the Web ACL references (get-... JSON); "
+        "repeatable.",
+    ),
+]
+Encoding = Annotated[
+    str,
+    typer.Option(
+        help="How ByteMatch SearchString is written: base64 (the API's JSON, get-web-acl) or "
+        "text (hand-written or Terraform-style files)."
+    ),
+]
+
+
+def _encoding(value: str) -> str:
+    if value not in ("base64", "text"):
+        raise typer.BadParameter("--search-string-encoding must be base64 or text")
+    return value
+
+
+@waf_app.command("validate")
+def validate_cmd(
+    document: Annotated[Path, typer.Argument(help="Web ACL or rule group JSON.")],
+    resource: Resources = None,
+    search_string_encoding: Encoding = "base64",
+) -> None:
+    """Check a Web ACL or rule group against the wafv2 API's rules; print its capacity (WCU)
+    and warnings."""
+    from mamori.perimeter.waf import validate
+
+    with _errors():
+        report = validate(
+            document,
+            resources=resource or [],
+            search_string_encoding=_encoding(search_string_encoding),
+        )
+    out.print(
+        f"{escape(report.kind)} {escape(report.name)!s}: valid, {report.rules} rule(s), "
+        f"{report.capacity} WCU",
+        highlight=False,
+    )
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+@waf_app.command("test")
+def test_cmd(
+    web_acl: Annotated[Path, typer.Option("--web-acl", help="Web ACL JSON (get-web-acl).")],
+    requests: Annotated[
+        Path, typer.Option("--requests", help="JSON Lines: id, method, uri, headers, body...")
+    ],
+    resource: Resources = None,
+    geo_db: Annotated[Path | None, typer.Option(help="MMDB for GeoMatch (country).")] = None,
+    asn_db: Annotated[Path | None, typer.Option(help="MMDB for AsnMatch.")] = None,
+    search_string_encoding: Encoding = "base64",
+    fmt: Annotated[TestFormat, typer.Option("--format", "-f")] = TestFormat.table,
+) -> None:
+    """Judge each request of a JSON Lines file with the Web ACL: the action, the terminating
+    rule and the labels, as AWS WAF would decide them."""
+    from mamori.perimeter.waf import load_web_acl
+    from mamori.perimeter.waf.testing import judge_file
+
+    errors = 0
+    with _errors():
+        acl = load_web_acl(
+            web_acl,
+            resources=resource or [],
+            geo_db=geo_db,
+            asn_db=asn_db,
+            search_string_encoding=_encoding(search_string_encoding),
+        )
+        for warning in acl.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        table = Table("id", "action", "terminating rule", "labels", title=f"Web ACL {acl.name}")
+        for judged in judge_file(acl, requests):
+            if judged.error is not None:
+                errors += 1
+                err.print(f"[red]error:[/] {escape(judged.error)}", highlight=False, soft_wrap=True)
+                continue
+            if fmt is TestFormat.json:
+                sys.stdout.write(orjson.dumps(judged.as_dict()).decode() + "\n")
+                continue
+            assert judged.verdict is not None
+            v = judged.verdict
+            rule = v.terminating_rule + (f" / {v.rule_group_rule}" if v.rule_group_rule else "")
+            table.add_row(escape(judged.id), v.action, escape(rule), escape("\n".join(v.labels)))
+        if fmt is TestFormat.table:
+            out.print(table)
+    if errors:
+        err.print(f"{errors} request line(s) could not be read")
