@@ -86,17 +86,27 @@ def current_scores(store: Store) -> list[StandardScore]:
 
 def control_status(store: Store, standard_id: str) -> list[ControlStatus]:
     """Each control of a standard, with the accounts and resources that fail it."""
+    return standard_report(store, standard_id)[1]
+
+
+def standard_report(store: Store, standard_id: str) -> tuple[StandardScore, list[ControlStatus]]:
+    """A standard's score and its controls' status, from one read of the check states."""
     standard = get_standard(standard_id)
     states = _states(store)
+    score = _of(
+        standard.id,
+        f"{standard.name} {standard.version}",
+        score_standard(standard, states.state, states.accounts),
+    )
     out: list[ControlStatus] = []
     for control in standard.controls:
         if control.manual and not control.checks:
             out.append(ControlStatus(control.id, control.title, "MANUAL", (), (), 0, control.note))
             continue
-        score = score_standard(_single(standard, control.id), states.state, states.accounts)
+        alone = score_standard(_single(standard, control.id), states.state, states.accounts)
         failing_accounts = sorted({a for c in control.checks for a in states.failing.get(c, {})})
         resources = sum(n for c in control.checks for n in states.failing.get(c, {}).values())
-        status = "FAILED" if score.failed else "PASSED" if score.passed else "NO_DATA"
+        status = "FAILED" if alone.failed else "PASSED" if alone.passed else "NO_DATA"
         out.append(
             ControlStatus(
                 control.id,
@@ -108,7 +118,7 @@ def control_status(store: Store, standard_id: str) -> list[ControlStatus]:
                 control.note,
             )
         )
-    return out
+    return score, out
 
 
 def record_scores(store: Store, reason: str) -> list[StandardScore]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +20,9 @@ from mamori.hub import FindingFilter, Store
 from mamori.hub.query import ORDER_FIELDS
 from mamori.web import schemas as s
 from mamori.web.schemas import Severity, Status, WorkflowValue
+
+if TYPE_CHECKING:
+    from mamori.posture.score import StandardScore
 
 Order = Literal[tuple(f"{sign}{name}" for name in ORDER_FIELDS for sign in ("-", ""))]  # type: ignore[valid-type]
 
@@ -128,18 +131,7 @@ def scores(store: Store, *, live: bool = False) -> list[s.ScoreOut]:
 
     recorded = [] if live else store.latest_scores()
     if not recorded:
-        return [
-            s.ScoreOut(
-                standard=sc.standard,
-                title=sc.title,
-                passed=sc.passed,
-                failed=sc.failed,
-                no_data=sc.no_data,
-                manual=sc.manual,
-                percent=sc.percent,
-            )
-            for sc in current_scores(store)
-        ]
+        return [_score_out(sc) for sc in current_scores(store)]
     known = load_standards()
     out: list[s.ScoreOut] = []
     for p in recorded:
@@ -211,11 +203,24 @@ def overview(store: Store) -> s.Overview:
     )
 
 
+def _score_out(sc: StandardScore) -> s.ScoreOut:
+    return s.ScoreOut(
+        standard=sc.standard,
+        title=sc.title,
+        passed=sc.passed,
+        failed=sc.failed,
+        no_data=sc.no_data,
+        manual=sc.manual,
+        percent=sc.percent,
+    )
+
+
 def compliance(store: Store, standard_id: str) -> s.Compliance:
     from mamori.posture import get_standard
-    from mamori.posture.score import control_status
+    from mamori.posture.score import standard_report
 
     std = get_standard(standard_id)
+    score, statuses = standard_report(store, std.id)
     controls = [
         s.ControlOut(
             control_id=c.control_id,
@@ -226,9 +231,8 @@ def compliance(store: Store, standard_id: str) -> s.Compliance:
             failing_resources=c.failing_resources,
             note=c.note,
         )
-        for c in control_status(store, std.id)
+        for c in statuses
     ]
-    score = next((sc for sc in scores(store, live=True) if sc.standard == std.id), None)
     return s.Compliance(
         standard=s.StandardOut(
             id=std.id,
@@ -237,7 +241,7 @@ def compliance(store: Store, standard_id: str) -> s.Compliance:
             description=std.description,
             url=std.url,
         ),
-        score=score,
+        score=_score_out(score),
         controls=controls,
     )
 
