@@ -15,6 +15,8 @@ VPC = "vpc-0abc1234def567890"
 CT_DIR = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/03/05"
 FLOW_DIR = f"AWSLogs/{ACCOUNT}/vpcflowlogs/{REGION}/2024/03/05"
 DNS_DIR = f"AWSLogs/{ACCOUNT}/vpcdnsquerylogs/{VPC}/2024/03/05"
+WEB_ACL = "shop-acl"
+WAF_DIR = f"AWSLogs/{ACCOUNT}/WAFLogs/{REGION}/{WEB_ACL}/2024/03/05/10/00"
 
 FLOW_V2_HEADER = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
@@ -130,6 +132,44 @@ def dns_entry(name: str = "Example.COM.", **extra: Any) -> dict[str, Any]:
     return entry
 
 
+def waf_entry(**extra: Any) -> dict[str, Any]:
+    """A WAF log record as AWS writes it: a request the web ACL let through."""
+    entry: dict[str, Any] = {
+        "timestamp": 1709632800123,
+        "formatVersion": 1,
+        "webaclId": f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/{WEB_ACL}/0a1b-2c3d",
+        "terminatingRuleId": "Default_Action",
+        "terminatingRuleType": "REGULAR",
+        "action": "ALLOW",
+        "terminatingRuleMatchDetails": [],
+        "httpSourceName": "ALB",
+        "httpSourceId": f"{ACCOUNT}-app/shop-alb/50dc6c495c0c9188",
+        "ruleGroupList": [],
+        "rateBasedRuleList": [],
+        "nonTerminatingMatchingRules": [],
+        "requestHeadersInserted": None,
+        "responseCodeSent": None,
+        "httpRequest": {
+            "clientIp": "198.51.100.7",
+            "country": "DE",
+            "headers": [
+                {"name": "Host", "value": "Shop.Example.com:443"},
+                {"name": "user-agent", "value": "curl/8.5.0"},
+                {"name": "Referer", "value": "https://example.org/"},
+            ],
+            "uri": "/products",
+            "args": "id=7",
+            "httpVersion": "HTTP/2.0",
+            "httpMethod": "GET",
+            "requestId": "1-65e6f0a0-0123456789abcdef01234567",
+        },
+        "labels": [{"name": "awswaf:managed:aws:core-rule-set:NoUserAgent_Header"}],
+        "ja3Fingerprint": "2aef69b4ba1938c3a400de4188743185",
+    }
+    entry.update(extra)
+    return entry
+
+
 def cloudtrail_bytes(records: list[Any]) -> bytes:
     return gzip.compress(orjson.dumps({"Records": records}))
 
@@ -167,7 +207,12 @@ def write_tree(root: Path) -> dict[str, int]:
         f"{DNS_DIR}/{ACCOUNT}_vpcdnsquerylogs_{VPC}_20240305T1000Z_c.log.gz",
         dns_bytes([dns_entry(), dns_entry("evil.example.NET.")]),
     )
-    return {"events": 3, "flows": 3, "dns": 2}
+    put(
+        root,
+        f"{WAF_DIR}/{ACCOUNT}_waflogs_{REGION}_{WEB_ACL}_20240305T1000Z_d.log.gz",
+        dns_bytes([waf_entry(), waf_entry(action="BLOCK")]),
+    )
+    return {"events": 3, "flows": 3, "dns": 2, "waf": 2}
 
 
 def small_world(

@@ -15,7 +15,7 @@ import pyarrow as pa
 from mamori.detect import run_tables
 from mamori.detect.readers.scope import ip_scope
 from mamori.detect.rules import MACROS, RULES
-from mamori.detect.schema import DNS, EVENTS, FLOWS, INTEL_DOMAIN, INTEL_IP, TRUSTED_IP
+from mamori.detect.schema import DNS, EVENTS, FLOWS, INTEL_DOMAIN, INTEL_IP, TRUSTED_IP, WAF
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "999988887777"
@@ -144,6 +144,7 @@ def connection(
     events: list[dict[str, Any]] = (),  # type: ignore[assignment]
     flows: list[dict[str, Any]] = (),  # type: ignore[assignment]
     dns_rows: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    waf: list[dict[str, Any]] = (),  # type: ignore[assignment]
     intel_ip: list[dict[str, Any]] = (),  # type: ignore[assignment]
     intel_domain: list[dict[str, Any]] = (),  # type: ignore[assignment]
     trusted: list[dict[str, Any]] = (),  # type: ignore[assignment]
@@ -153,6 +154,7 @@ def connection(
     con.register("events", table_of(list(events), EVENTS.schema))
     con.register("flows", table_of(list(flows), FLOWS.schema))
     con.register("dns", table_of(list(dns_rows), DNS.schema))
+    con.register("waf", table_of(list(waf), WAF.schema))
     con.register("intel_ip", table_of(_ranged(list(intel_ip)), pa.schema([*INTEL_IP, *_RANGE])))
     con.register("intel_domain", table_of(list(intel_domain), INTEL_DOMAIN))
     con.register("trusted_ip", table_of(_ranged(list(trusted)), pa.schema([*TRUSTED_IP, *_RANGE])))

@@ -33,7 +33,7 @@ from tests.detect.logfiles import (
     write_tree,
 )
 
-ALL_KINDS = ("cloudtrail", "vpc-flow", "dns")
+ALL_KINDS = ("cloudtrail", "vpc-flow", "dns", "waf")
 
 
 def _sources(location: str) -> list[Source]:
@@ -56,7 +56,7 @@ def test_ingest_writes_every_table_then_skips_on_rerun(tmp_path: Path) -> None:
     expected = write_tree(logs)
     report = ingest(_sources(str(logs)), data)
     assert report.errors == []
-    assert report.files_read == 3
+    assert report.files_read == 4
     assert report.records == expected
     for name, table in TABLES.items():
         parts = dataset_files(data, name)
@@ -67,7 +67,7 @@ def test_ingest_writes_every_table_then_skips_on_rerun(tmp_path: Path) -> None:
     assert {kind for _, kind, _ in _ledger(data)} == set(ALL_KINDS)
 
     again = ingest(_sources(str(logs)), data)
-    assert (again.files_read, again.files_skipped) == (0, 3)
+    assert (again.files_read, again.files_skipped) == (0, 4)
     assert again.records == dict.fromkeys(TABLES, 0)
     assert len(_rows(data, "events")) == expected["events"]
 
@@ -129,8 +129,9 @@ def test_bad_files_are_each_named_and_retried_later(tmp_path: Path) -> None:
     assert "not valid JSON" in named["cut.json"]
     assert 'no "Records" list' in named["digestlike.json"]
     assert all(uri in message for uri, message in report.errors)
-    assert report.files_read == 3 and report.records == {"events": 3, "flows": 3, "dns": 2}
-    assert len(_ledger(data)) == 3
+    assert report.files_read == 4
+    assert report.records == {"events": 3, "flows": 3, "dns": 2, "waf": 2}
+    assert len(_ledger(data)) == 4
 
     put(logs, f"{CT_DIR}/cut.json", cloudtrail_bytes([assumed_role_call(99)]))
     retry = ingest(_sources(str(logs)), data)
@@ -184,10 +185,10 @@ def test_bad_locations_are_reported_and_other_sources_still_read(tmp_path: Path)
     report = ingest([Source("dns", missing), Source("dns", str(logs))], data)
     assert report.errors == [(missing, f"{missing}: no such file or folder")]
     assert report.records["dns"] == 2
-    with pytest.raises(InputError, match="unknown log kind 'waf'"):
-        Source("waf", str(logs))
+    with pytest.raises(InputError, match="unknown log kind 'alb'"):
+        Source("alb", str(logs))
     with pytest.raises(InputError, match="unknown table"):
-        dataset_files(data, "waf")
+        dataset_files(data, "alb")
 
 
 @pytest.fixture

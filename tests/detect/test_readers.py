@@ -322,7 +322,7 @@ def test_listing_errors_name_the_location(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file or folder"):
         list(list_files(str(tmp_path / "missing"), "dns"))
     with pytest.raises(InputError, match="unknown log kind"):
-        list(list_files(str(tmp_path), "waf"))
+        list(list_files(str(tmp_path), "alb"))
 
 
 def test_s3_listing_in_delivery_layout() -> None:

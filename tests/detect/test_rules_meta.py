@@ -15,7 +15,7 @@ ALL = rules()
 
 def test_at_least_forty_finding_types_over_every_source() -> None:
     assert len(ALL) >= 40
-    assert {r.data_source for r in ALL} == {"cloudtrail", "s3-data", "vpc-flow", "dns"}
+    assert {r.data_source for r in ALL} == {"cloudtrail", "s3-data", "vpc-flow", "dns", "waf"}
 
 
 @pytest.mark.parametrize("rule", ALL, ids=[r.finding_type for r in ALL])

@@ -225,7 +225,7 @@ def test_a_broken_rule_is_named_and_the_others_still_report(spark: SparkSession)
     result = detect_spark(empty, None, [good[0], broken, good[1]], master=MASTER)
     assert [e.split(":", 2)[:2] for e in result.errors] == [["rule Stealth", "IAMUser/Broken"]]
     assert set(result.per_rule) == {r.finding_type for r in good}
-    assert result.rows == {"events": 0, "flows": 0, "dns": 0}
+    assert result.rows == {"events": 0, "flows": 0, "dns": 0, "waf": 0}
 
 
 def test_since_limits_what_spark_sees(spark: SparkSession, tmp_path: Path) -> None:

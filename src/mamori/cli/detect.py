@@ -1,4 +1,4 @@
-"""`mamori detect ...`: threat detection over CloudTrail, VPC Flow Logs and DNS logs."""
+"""`mamori detect ...`: threat detection over CloudTrail, VPC Flow Logs, DNS and WAF logs."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ def detect(
     cloudtrail: Locations = None,
     vpc_flow: Locations = None,
     dns: Locations = None,
+    waf: Annotated[
+        list[str] | None, typer.Option(help="AWS WAF logs: folder or s3://bucket/prefix/.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Only logs from this date on.")] = None,
     intel: Annotated[
         list[Path] | None, typer.Option(help="Threat list: TXT, STIX 2.1 JSON or OTX CSV.")
@@ -130,14 +133,16 @@ def detect(
     from mamori.detect.run import DetectRequest, run_detect
 
     with _errors():
-        if not (cloudtrail or vpc_flow or dns or data_dir):
+        if not (cloudtrail or vpc_flow or dns or waf or data_dir):
             raise InputError(
-                "give --cloudtrail, --vpc-flow or --dns (or --data-dir with logs ingested before)"
+                "give --cloudtrail, --vpc-flow, --dns or --waf (or --data-dir with logs ingested"
+                " before)"
             )
         req = DetectRequest(
             cloudtrail=cloudtrail or [],
             vpc_flow=vpc_flow or [],
             dns=dns or [],
+            waf=waf or [],
             intel=intel or [],
             trusted_ips=trusted_ips or [],
             tor_exit_list=tor_exit_list,

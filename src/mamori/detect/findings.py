@@ -49,6 +49,8 @@ def finding_of(rule: Rule, row: dict[str, Any], *, partition: str = "aws") -> Fi
     last: datetime | None = row.get("last_seen")
     count = int(row.get("event_count") or 1)
     label = severity_label(rule.severity)
+    detail = _detail(row.get("detail"))
+    specific = rule.remediate(detail) if rule.remediate is not None else None
     fields: dict[str, Any] = {}
     if first is not None:
         fields["first_observed_at"] = first
@@ -63,7 +65,9 @@ def finding_of(rule: Rule, row: dict[str, Any], *, partition: str = "aws") -> Fi
         title=rule.title,
         description=f"{rule.description} Actor: {actor or 'unknown'}; resource: {resource}; "
         f"{count} matching record(s).",
-        remediation=Remediation(text=rule.remediation),
+        remediation=Remediation(
+            text=f"{rule.remediation} {specific}" if specific else rule.remediation
+        ),
         resources=[
             Resource(type=rule.resource_type, id=resource, partition=partition, region=region)
         ],
@@ -73,7 +77,7 @@ def finding_of(rule: Rule, row: dict[str, Any], *, partition: str = "aws") -> Fi
         evidence={
             "actor": actor,
             "event_ids": list(row.get("evidence_ids") or [])[:_EVIDENCE_IDS],
-            "detail": _detail(row.get("detail")),
+            "detail": detail,
         },
         mitre=[Mitre(tactic=rule.tactic, technique_id=rule.technique_id, technique=rule.technique)],
         product_fields={

@@ -63,7 +63,7 @@ BATCH_MIN_FILES = 8
 TASK_BATCHES = 16
 # Kinds whose reading is mostly Python work (JSON to columns), which worker processes speed up;
 # flow logs are parsed by pyarrow, where shipping the rows back would cost more than it saves.
-POOLED_KINDS = frozenset({"cloudtrail", "dns"})
+POOLED_KINDS = frozenset({"cloudtrail", "dns", "waf"})
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class DetectRequest:
     cloudtrail: list[str] = field(default_factory=list)  # folders or s3:// prefixes
     vpc_flow: list[str] = field(default_factory=list)
     dns: list[str] = field(default_factory=list)
+    waf: list[str] = field(default_factory=list)  # AWS WAF logs
     intel: list[Path] = field(default_factory=list)
     trusted_ips: list[Path] = field(default_factory=list)
     tor_exit_list: Path | None = None
@@ -75,6 +76,7 @@ def run_detect(req: DetectRequest, store: Store | None = None) -> DetectRun:
         *(Source("cloudtrail", loc) for loc in req.cloudtrail),
         *(Source("vpc-flow", loc) for loc in req.vpc_flow),
         *(Source("dns", loc) for loc in req.dns),
+        *(Source("waf", loc) for loc in req.waf),
     ]
     report = ingest(sources, data_dir, since=req.since, memory_limit=req.memory_limit)
     intel = load_intel(req.intel, req.trusted_ips, tor_exit_list=req.tor_exit_list)

@@ -1,7 +1,8 @@
 """Tables a run computes once, before its rules, for the rules that share them.
 
 - the behaviour baseline and `ip_info` (mamori.detect.baseline);
-- `ip_trusted`: the addresses in the logs (CloudTrail callers, both sides of VPC flows) that
+- `ip_trusted`: the addresses in the logs (CloudTrail callers, both sides of VPC flows, WAF
+  clients) that
   fall inside a trusted network;
 - `ip_intel`: those on a loaded threat list and in no trusted network, with the list's kind of
   threat.
@@ -40,7 +41,7 @@ SCHEMAS = {
 # Every column a rule looks up in these tables (rules.base.not_trusted, the intel rules).
 _ADDRESSES = (
     "SELECT source_ip AS ip FROM events UNION SELECT src_addr FROM flows"
-    " UNION SELECT dst_addr FROM flows"
+    " UNION SELECT dst_addr FROM flows UNION SELECT client_ip FROM waf"
 )
 _SEEN = "seen_ip_"
 # IPv4 entries match on their numeric range (a range join DuckDB runs without a cross product),

@@ -136,7 +136,45 @@ DNS = Table(
     "Route 53 Resolver query logs",
 )
 
-TABLES = {t.name: t for t in (EVENTS, FLOWS, DNS)}
+WAF = Table(
+    "waf",
+    pa.schema(
+        [
+            ("request_time", _TS),  # timestamp (epoch milliseconds)
+            ("account_id", _STR),  # from webaclId's ARN, else the delivery path
+            ("region", _STR),  # from webaclId's ARN (us-east-1 for CloudFront's global ACLs)
+            ("web_acl", _STR),  # the web ACL's name
+            ("web_acl_id", _STR),  # webaclId: the web ACL's ARN
+            ("source_name", _STR),  # httpSourceName: CF, ALB, APIGW, APPSYNC, COGNITOIDP...
+            ("source_id", _STR),  # httpSourceId: the distribution, load balancer or stage
+            ("action", _STR),  # ALLOW | BLOCK | CAPTCHA | CHALLENGE
+            ("terminating_rule_id", _STR),  # "Default_Action" when no rule terminated
+            ("terminating_rule_type", _STR),  # REGULAR | RATE_BASED | GROUP | MANAGED_RULE_GROUP
+            ("client_ip", _STR),  # httpRequest.clientIp
+            ("country", _STR),  # httpRequest.country (ISO 3166 alpha-2; "-" when unknown)
+            ("http_method", _STR),
+            ("host", _STR),  # the Host header, lower-cased, without a port
+            ("uri", _STR),  # the path, without the query string
+            ("args", _STR),  # the query string
+            ("http_version", _STR),
+            ("user_agent", _STR),  # the User-Agent header
+            ("referrer", _STR),  # the Referer header
+            ("labels", pa.list_(_STR)),  # labels[].name, e.g. awswaf:managed:aws:sql-database:...
+            # Rules that matched with a Count action (the top level's and rule groups'
+            # nonTerminatingMatchingRules, and excludedRules), as "ruleId" or "group/ruleId".
+            ("counted_rules", pa.list_(_STR)),
+            ("response_code", pa.int32()),  # responseCodeSent: set by custom responses only
+            ("request_id", _STR),  # httpRequest.requestId
+            ("ja3", _STR),  # ja3Fingerprint
+            ("source_file", _STR),
+            ("raw", _STR),  # the whole record, JSON text
+        ]
+    ),
+    "request_time",
+    "AWS WAF web ACL traffic logs",
+)
+
+TABLES = {t.name: t for t in (EVENTS, FLOWS, DNS, WAF)}
 
 # Threat-intelligence tables the engine registers beside the logs.
 INTEL_IP = pa.schema([("network", _STR), ("list_name", _STR), ("threat", _STR)])

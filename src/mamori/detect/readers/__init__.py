@@ -1,5 +1,6 @@
-"""Log readers: CloudTrail, VPC Flow Logs and Route 53 Resolver query logs -> the typed Arrow
-tables of `mamori.detect.schema`, and the listing of log files in their delivery layouts."""
+"""Log readers: CloudTrail, VPC Flow Logs, Route 53 Resolver query logs and AWS WAF logs -> the
+typed Arrow tables of `mamori.detect.schema`, and the listing of log files in their delivery
+layouts."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from mamori.detect.readers.common import Problems, ReadError
 from mamori.detect.readers.dns import read_dns
 from mamori.detect.readers.flows import read_flows
 from mamori.detect.readers.sources import KINDS, InputFile, list_files, path_facts, read_bytes
+from mamori.detect.readers.waf import read_waf
 
 # Which table each kind of log fills.
-TABLE_OF = {"cloudtrail": "events", "vpc-flow": "flows", "dns": "dns"}
+TABLE_OF = {"cloudtrail": "events", "vpc-flow": "flows", "dns": "dns", "waf": "waf"}
 
 _Reader = Callable[[bytes, InputFile, int, Problems], Iterator[pa.Table]]
 
@@ -32,6 +34,14 @@ _READERS: dict[str, _Reader] = {
     ),
     "dns": lambda data, item, rows, problems: read_dns(
         data, item.uri, chunk_rows=rows, problems=problems
+    ),
+    "waf": lambda data, item, rows, problems: read_waf(
+        data,
+        item.uri,
+        account=item.account,
+        region=item.region,
+        chunk_rows=rows,
+        problems=problems,
     ),
 }
 
@@ -56,4 +66,5 @@ __all__ = [
     "read_dns",
     "read_file",
     "read_flows",
+    "read_waf",
 ]

@@ -35,6 +35,7 @@ SCHEMA_OF = {
     "cloudtrail": TABLES["events"].schema,
     "vpc-flow": TABLES["flows"].schema,
     "dns": TABLES["dns"].schema,
+    "waf": TABLES["waf"].schema,
 }
 
 # What a hostile file can make the readers raise besides ReadError; all name the file.

@@ -5,6 +5,7 @@ layouts AWS delivers to:
     AWSLogs/[o-org/]<acct>/vpcflowlogs/<region>/YYYY/MM/DD/[HH/]<file>.log.gz
     AWSLogs/aws-account-id=<acct>/aws-service=vpcflowlogs/aws-region=<r>/year=Y/month=M/day=D/
     AWSLogs/<acct>/vpcdnsquerylogs/<vpc>/YYYY/MM/DD/<file>.log.gz
+    AWSLogs/<acct>/WAFLogs/<region>/<web-acl>/YYYY/MM/DD/HH/mm/<file>.log.gz
 
 The layout is used for account, region and day where present; files of another kind's layout
 (or CloudTrail digests) under the same folder are left to that kind's source, and a local folder
@@ -23,15 +24,21 @@ from typing import Any
 from mamori.core import InputError
 from mamori.detect.readers.common import ReadError
 
-KINDS = ("cloudtrail", "vpc-flow", "dns")
+KINDS = ("cloudtrail", "vpc-flow", "dns", "waf")
 
 # Path segment that marks each kind's delivery folder.
-_MARKERS = {"CloudTrail": "cloudtrail", "vpcflowlogs": "vpc-flow", "vpcdnsquerylogs": "dns"}
+_MARKERS = {
+    "CloudTrail": "cloudtrail",
+    "vpcflowlogs": "vpc-flow",
+    "vpcdnsquerylogs": "dns",
+    "WAFLogs": "waf",
+}
 _NOT_LOGS = ("CloudTrail-Digest", "CloudTrail-Insight")
 _SUFFIXES = {
     "cloudtrail": (".json", ".json.gz"),
     "vpc-flow": (".log", ".log.gz", ".txt", ".txt.gz"),
     "dns": (".log", ".log.gz", ".txt", ".txt.gz", ".json", ".json.gz", ".jsonl", ".jsonl.gz"),
+    "waf": (".log", ".log.gz", ".txt", ".txt.gz", ".json", ".json.gz", ".jsonl", ".jsonl.gz"),
 }
 _ACCOUNT = re.compile(r"(?:aws-account-id=)?(\d{12})\Z")
 _REGION = re.compile(r"(?:aws-region=)?([a-z]{2}(?:-[a-z]+)+-\d+)\Z")

@@ -10,6 +10,7 @@ from mamori.detect.rules import (  # noqa: F401 - imported to register their rul
     dns,
     flows,
     s3,
+    waf,
 )
 from mamori.detect.rules.base import COLUMNS, MACROS, RULES, Rule, register, rules
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mamori.core import InputError
 
-DATA_SOURCES = ("cloudtrail", "s3-data", "vpc-flow", "dns")
+DATA_SOURCES = ("cloudtrail", "s3-data", "vpc-flow", "dns", "waf")
 COLUMNS = (
     "account_id",
     "region",
@@ -45,7 +45,7 @@ _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 class Rule:
     finding_type: str  # GuardDuty-style, e.g. "Stealth:IAMUser/CloudTrailLoggingDisabled"
     severity: float  # GuardDuty's 1.0-10.0 scale
-    data_source: str  # "cloudtrail" | "s3-data" | "vpc-flow" | "dns"
+    data_source: str  # "cloudtrail" | "s3-data" | "vpc-flow" | "dns" | "waf"
     tactic: str  # MITRE ATT&CK tactic, e.g. "TA0005 Defense Evasion"
     technique_id: str  # e.g. "T1562.008"
     technique: str  # e.g. "Impair Defenses: Disable Cloud Logs"
@@ -54,6 +54,9 @@ class Rule:
     remediation: str
     sql: str  # DuckDB SQL returning COLUMNS
     resource_type: str  # ASFF resource type of resource_id
+    # Remediation worked out for one finding from its detail (e.g. a WAF rule to paste),
+    # appended to `remediation`; None, or an empty text, adds nothing.
+    remediate: Callable[[Any], str | None] | None = None
 
     def __post_init__(self) -> None:
         problems = []
