@@ -6,7 +6,9 @@ like the API checks it, compiled once into closures, and evaluated per request.
 """
 
 from mamori.perimeter.waf.compiler import Action, Resources, Verdict, WebAcl
+from mamori.perimeter.waf.logs import WafLogger, log_record
 from mamori.perimeter.waf.managed import ManagedGroup, managed_group
+from mamori.perimeter.waf.middleware import WafMiddleware, WafWsgiMiddleware
 from mamori.perimeter.waf.model import (
     Document,
     Report,
@@ -33,11 +35,15 @@ __all__ = [
     "Request",
     "Resources",
     "Verdict",
+    "WafLogger",
+    "WafMiddleware",
+    "WafWsgiMiddleware",
     "WebAcl",
     "build_web_acl",
     "collect_resources",
     "evaluate",
     "load_web_acl",
+    "log_record",
     "managed_group",
     "parse_document",
     "read_document",

@@ -86,6 +86,8 @@ class Rule:
     action: Action | None = None
     group: Group | None = None
     count_group: bool = False  # OverrideAction Count
+    kind: str = "REGULAR"  # as WAF logs terminatingRuleType: REGULAR, RATE_BASED, GROUP...
+    rate: dict[str, Any] | None = None  # a rate-based rule's statement, for its log entry
 
 
 @dataclass(slots=True)
@@ -93,6 +95,7 @@ class Group:
     name: str
     rules: list[Rule]
     scope_down: Matcher | None = None
+    id: str = ""  # as WAF logs ruleGroupId: the group's ARN, or Vendor#Name for a managed one
 
 
 @dataclass
@@ -345,7 +348,8 @@ def compile_rules(
                 ctx.problem(f"{path}: a rule group reference takes OverrideAction, not Action")
             group, group_wcu = compile_group(stmt[kind], kind, ctx, f"{path}.Statement.{kind}")
             count = (raw.get("OverrideAction") or {}).get("Count") is not None
-            compiled.append(Rule(name, priority, _always, labels, None, group, count))
+            rule_kind = "MANAGED_RULE_GROUP" if kind == "ManagedRuleGroupStatement" else "GROUP"
+            compiled.append(Rule(name, priority, _always, labels, None, group, count, rule_kind))
             wcu += group_wcu
             continue
         if raw.get("OverrideAction") is not None or raw.get("Action") is None:
@@ -354,7 +358,9 @@ def compile_rules(
         action = compile_action(raw.get("Action") or {"Count": {}}, bodies, f"{path}.Action", ctx)
         if overrides and name in overrides:
             action = overrides[name]
-        compiled.append(Rule(name, priority, node.match, labels, action))
+        rate = stmt.get("RateBasedStatement")
+        rule_kind = "RATE_BASED" if rate is not None else "REGULAR"
+        compiled.append(Rule(name, priority, node.match, labels, action, kind=rule_kind, rate=rate))
         wcu += node.wcu
     compiled.sort(key=lambda r: r.priority)
     return compiled, wcu
@@ -404,7 +410,8 @@ def compile_group(spec: dict[str, Any], kind: str, ctx: Compiler, path: str) -> 
         where=f"{path}<{label}>.Rules", in_group=True, overrides=overrides,
     )  # fmt: skip
     wcu = capacity + (scope_node.wcu if scope_node else 0)
-    return Group(label, rules, scope_node.match if scope_node else None), wcu
+    group_id = label if kind == "ManagedRuleGroupStatement" else str(spec["ARN"])
+    return Group(label, rules, scope_node.match if scope_node else None, group_id), wcu
 
 
 def _account(arn: str) -> str:
@@ -472,6 +479,7 @@ class WebAcl:
     warnings: list[str]
     body_limit: int = DEFAULT_BODY_LIMIT
     hooks: dict[str, Any] = field(default_factory=dict)
+    arn: str = ""
 
     def evaluate(self, request: Request) -> Verdict:
         insp = Inspection(request, self.body_limit)
@@ -509,7 +517,10 @@ def compile_web_acl(doc: dict[str, Any], ctx: Compiler) -> WebAcl:
     elif wcu > 1500:
         ctx.warn(f"Rules: {wcu} capacity units; AWS bills Web ACLs over 1,500 WCU extra")
     ctx.finish()
-    return WebAcl(str(doc["Name"]), rules, default, wcu, ctx.warnings, body_limit(doc), ctx.hooks)
+    return WebAcl(
+        str(doc["Name"]), rules, default, wcu, ctx.warnings, body_limit(doc), ctx.hooks,
+        str(doc.get("ARN") or ""),
+    )  # fmt: skip
 
 
 def compile_rule_group(doc: dict[str, Any], ctx: Compiler) -> tuple[int, list[str]]:
