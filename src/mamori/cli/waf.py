@@ -116,3 +116,50 @@ def test_cmd(
             out.print(table)
     if errors:
         err.print(f"{errors} request line(s) could not be read")
+
+
+@waf_app.command("proxy")
+def proxy_cmd(
+    web_acl: Annotated[Path, typer.Option("--web-acl", help="Web ACL JSON (get-web-acl).")],
+    upstream: Annotated[str, typer.Option(help="Where passed requests go: http://host:port.")],
+    listen: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:8443",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_file: Annotated[
+        str | None, typer.Option(help="WAF log (AWS's record format, JSON lines); - for stdout.")
+    ] = None,
+    resource: Resources = None,
+    geo_db: Annotated[Path | None, typer.Option(help="MMDB for GeoMatch (country).")] = None,
+    asn_db: Annotated[Path | None, typer.Option(help="MMDB for AsnMatch.")] = None,
+    fail_open: Annotated[
+        bool | None,
+        typer.Option(
+            "--fail-open/--fail-closed",
+            help="On an engine error pass (open) or refuse (closed) the request; default: "
+            "closed if the Web ACL can block.",
+        ),
+    ] = None,
+    body_limit: Annotated[
+        int | None, typer.Option(min=0, help="Body bytes inspected (default: the Web ACL's).")
+    ] = None,
+    forwarded_ip_header: Annotated[
+        str | None, typer.Option(help="Take the client IP from this header's first address.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Upstream timeout, seconds.")] = 30.0,
+    search_string_encoding: Encoding = "base64",
+) -> None:
+    """Run a reverse proxy that judges every request with the Web ACL before the upstream."""
+    from mamori.perimeter.waf.proxy import ProxyConfig, serve
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise typer.BadParameter("--listen must be host:port")
+    config = ProxyConfig(
+        web_acl=str(web_acl), upstream=upstream, resources=[str(r) for r in resource or []],
+        geo_db=str(geo_db) if geo_db else None, asn_db=str(asn_db) if asn_db else None,
+        log_file=log_file, fail_open=fail_open, body_limit=body_limit,
+        forwarded_ip_header=forwarded_ip_header, timeout=timeout,
+        search_string_encoding=_encoding(search_string_encoding), source_id=listen,
+    )  # fmt: skip
+    err.print(f"WAF proxy on http://{escape(listen)} -> {escape(upstream)} ({workers} worker(s))")
+    with _errors():
+        serve(config, host.strip("[]"), int(port), workers)
