@@ -405,10 +405,18 @@ def compile_group(spec: dict[str, Any], kind: str, ctx: Compiler, path: str) -> 
     for rule_name in overrides:
         if rule_name not in known:
             ctx.warn(f"{path}: excluded/overridden rule {rule_name!r} is not in {label}")
-    rules, _ = compile_rules(
-        doc_rules, ctx, namespace=namespace, bodies=bodies,
-        where=f"{path}<{label}>.Rules", in_group=True, overrides=overrides,
-    )  # fmt: skip
+    # Managed content carries SearchString as the API does (base64, binary allowed), whatever
+    # the user's files do: any encoding but "text" decodes base64, and only "base64" warns.
+    encoding = ctx.encoding
+    if kind == "ManagedRuleGroupStatement":
+        ctx.encoding = "managed"
+    try:
+        rules, _ = compile_rules(
+            doc_rules, ctx, namespace=namespace, bodies=bodies,
+            where=f"{path}<{label}>.Rules", in_group=True, overrides=overrides,
+        )  # fmt: skip
+    finally:
+        ctx.encoding = encoding
     wcu = capacity + (scope_node.wcu if scope_node else 0)
     group_id = label if kind == "ManagedRuleGroupStatement" else str(spec["ARN"])
     return Group(label, rules, scope_node.match if scope_node else None, group_id), wcu
