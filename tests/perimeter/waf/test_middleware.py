@@ -231,9 +231,9 @@ def test_arbitrary_headers_and_bodies_never_raise(
 ) -> None:
     uri = "/" + path.replace("#", "").replace("?", "")
     r = _ASGI.post(uri, headers={name: value}, content=body)
-    assert r.status_code in (200, 403, 405, 202, 429, 404)
+    assert r.status_code < 500  # answered, whatever the routing made of it
     w = _WSGI.post(uri, headers={name: value}, data=body)
-    assert w.status_code in (200, 403, 405, 202, 429, 404)
+    assert w.status_code < 500
 
 
 @settings(max_examples=40, deadline=None)
