@@ -32,6 +32,7 @@ from mamori.detect.generator import (
     generate,
     write_intel_lists,
 )
+from mamori.detect.generator.waf import generate_waf
 from mamori.detect.ingest import Source, ingest
 from mamori.detect.intel import load_intel
 from mamori.detect.rules.base import MACROS, rules
@@ -87,9 +88,10 @@ def runs(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Runs:
         flows_per_day=800,
         dns_per_day=300,
     )
+    generate_waf(root / "logs", start=START, hours=3, requests_per_minute=40, account=ACCOUNT)
     lists = write_intel_lists(root / "intel", extra_c2=[C2_IP])
     logs = str(root / "logs")
-    sources = [Source("cloudtrail", logs), Source("vpc-flow", logs), Source("dns", logs)]
+    sources = [Source(kind, logs) for kind in ("cloudtrail", "vpc-flow", "dns", "waf")]
     assert ingest(sources, root / "data").errors == []
     _network_extras(root / "data")
     intel = load_intel(lists.threats, lists.trusted, tor_exit_list=lists.tor)
@@ -214,6 +216,10 @@ def test_a_good_share_of_rules_fire(runs: Runs) -> None:
         "Impact:S3/ObjectDeletion.Unusual",
         "Persistence:IAMUser/AnomalousBehavior",
         "Policy:EC2/SecurityGroupOpenToWorld",
+        "Impact:WebACL/HTTPFlood",
+        "Impact:WebACL/HTTPFlood.SingleSource",
+        "InitialAccess:WebACL/InjectionAllowed",
+        "Recon:WebACL/WebScan",
     } <= fired
 
 

@@ -316,7 +316,7 @@ _COUNTED_MATCHED = waf_matched(
     actor="w.client_ip",
     extra={
         "labels_text": "array_to_string(w.labels, ' ')",
-        "counted": "array_to_string(w.counted_rules, ' ')",
+        "counted": "nullif(array_to_string(w.counted_rules, ' '), '')",
     },
 ) + (
     " WHERE w.action = 'ALLOW' AND w.web_acl_id IS NOT NULL"
