@@ -27,7 +27,7 @@ def managed_acl(
     """A Web ACL running `group` alone (its reference extended by `reference`), with IP lists
     for the reputation groups (every list of `group` supplied, empty unless `lists` fills it)."""
     doc = web_acl_document([group])
-    doc["WebACL"]["Rules"][0]["Statement"]["ManagedRuleGroupStatement"].update(reference or {})  # type: ignore[index]
+    doc["WebACL"]["Rules"][0]["Statement"]["ManagedRuleGroupStatement"].update(reference or {})
     ip_docs = [
         parse_document(ip_list_document(r.name, (lists or {}).get(r.name, [])), "list.json")
         for name in ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")

@@ -137,8 +137,8 @@ def test_bot_labels_drive_a_later_rule_when_the_group_only_counts() -> None:
     from mamori.perimeter.waf import build_web_acl, parse_document
 
     doc = web_acl_document([BOTS])
-    doc["WebACL"]["Rules"][0]["OverrideAction"] = {"Count": {}}  # type: ignore[index]
-    doc["WebACL"]["Rules"].append({  # type: ignore[attr-defined]
+    doc["WebACL"]["Rules"][0]["OverrideAction"] = {"Count": {}}
+    doc["WebACL"]["Rules"].append({
         "Name": "block-http-libraries", "Priority": 1, "Action": {"Block": {}},
         "Statement": {"LabelMatchStatement": {"Scope": "LABEL",
                       "Key": "awswaf:managed:aws:bot-control:bot:category:http_library"}},

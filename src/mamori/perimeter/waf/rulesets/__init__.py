@@ -6,6 +6,8 @@ documents them; the patterns are Mamori's own. `CATALOGUE` describes every group
 docs/waf-managed.md is generated from it.
 """
 
+from typing import Any
+
 from mamori.perimeter.waf.rulesets import baseline, reputation, usecase
 from mamori.perimeter.waf.rulesets._dsl import CATALOGUE, GroupSpec, RuleSpec
 
@@ -16,11 +18,11 @@ __all__ = [
 
 def web_acl_document(
     groups: list[str] | None = None, name: str = "managed", default: str = "Allow"
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A WebACL (as `get-web-acl` prints it) running the named managed groups in catalogue
     order (all of them by default), each with OverrideAction None."""
     chosen = list(CATALOGUE) if groups is None else groups
-    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
+    visibility: dict[str, Any] = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
     rules = [
         {
             "Name": group,

@@ -147,7 +147,7 @@ COMMON = register(GroupSpec(
                    (("URIPATH", "URIPath", URI_PATH),
                     ("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS)),
                    "A file extension that is unsafe to serve (.log, .ini, .bak, .sql, .env, "
-                   ".pem...) at the end of"),
+                   ".pem...) ending a value"),
         *_per_part("GenericRFI", "GenericRFI", RFI,
                    (("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS), ("BODY", "Body", BODY),
                     ("URIPATH", "URIPath", URI_PATH)),
