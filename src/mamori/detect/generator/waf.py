@@ -225,7 +225,7 @@ class _Traffic:
         """Forty bots each sending a few requests a second at the shop's search page."""
         rng = self.rng
         bots = [(f"203.0.113.{i + 100}", rng.choice(_BOT_COUNTRIES)) for i in range(40)]
-        per_bot = max(150, self.rpm * 3)
+        per_bot = max(150, self.rpm // 4)  # ten times the routine rate in all
         for minute in range(at, at + minutes):
             for ip, country in bots:
                 for _ in range(per_bot):
