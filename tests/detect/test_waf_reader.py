@@ -88,6 +88,7 @@ def test_odd_records_keep_what_they_can() -> None:
     assert first["request_time"] == datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
     assert (first["account_id"], first["region"], first["web_acl"]) == ("123", "eu-x-1", None)
     assert first["labels"] == [] and first["host"] is None and first["client_ip"] is None
+    assert second["web_acl"] == "not an arn" and second["account_id"] == "123"
     assert (second["uri"], second["client_ip"], second["host"]) == ("7", '["x"]', None)
     assert second["labels"] == [] and second["counted_rules"] == []
     assert third["host"] == "[2001:db8::1]" and third["user_agent"] is None

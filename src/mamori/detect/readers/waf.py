@@ -108,7 +108,8 @@ def _row(
         _time_us(get("timestamp")),
         arn_account or account,
         arn_region or region,
-        acl_name,
+        # A bare name where an ARN belongs (Mamori's own WAF writes one for an ACL without an ARN).
+        acl_name or (acl_id if acl_id and not acl_id.startswith("arn:") else None),
         acl_id,
         as_text(get("httpSourceName")),
         as_text(get("httpSourceId")),
