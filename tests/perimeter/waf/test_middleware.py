@@ -229,7 +229,9 @@ _TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), 
 def test_arbitrary_headers_and_bodies_never_raise(
     name: str, value: str, body: bytes, path: str
 ) -> None:
-    uri = "/" + path.replace("#", "").replace("?", "")
+    # Under a fixed first segment: a path starting "//" would be read by the test client as a
+    # network-path reference (host and port), a client-side error, not the middleware's.
+    uri = "/p/" + path.replace("#", "").replace("?", "")
     r = _ASGI.post(uri, headers={name: value}, content=body)
     assert r.status_code < 500  # answered, whatever the routing made of it
     w = _WSGI.post(uri, headers={name: value}, data=body)
