@@ -12,13 +12,21 @@ from botocore import xform_name
 from mamori.inventory.framework import Call, CollectorSpec
 
 # IAM action prefixes that differ from the boto3 client name.
-_PREFIX = {"s3control": "s3", "accessanalyzer": "access-analyzer", "efs": "elasticfilesystem"}
+_PREFIX = {
+    "s3control": "s3",
+    "accessanalyzer": "access-analyzer",
+    "efs": "elasticfilesystem",
+    "elbv2": "elasticloadbalancing",
+}
 # Operations whose IAM action is not named after the API operation.
 _ACTION = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    # API Gateway's control-plane actions are the HTTP method on the resource path.
+    ("apigateway", "GetRestApis"): "apigateway:GET",
+    ("apigateway", "GetStages"): "apigateway:GET",
 }
 
 

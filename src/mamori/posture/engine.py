@@ -17,10 +17,9 @@ from mamori.core import (
     SeverityLabel,
     utcnow,
 )
-from mamori.inventory.snapshot import GLOBAL, Res, Snapshot
+from mamori.inventory.snapshot import GLOBAL, Res, Snapshot, is_unavailable
 from mamori.posture.registry import (
     ACCOUNT,
-    REGION,
     CheckContext,
     CheckSpec,
     Verdict,
@@ -125,15 +124,17 @@ def _unavailable(exc: Exception) -> Verdict:
 
 def _tags(res: Res) -> dict[str, str]:
     raw = res.raw.get("_tags")
-    if isinstance(raw, dict):
+    if isinstance(raw, dict) and not is_unavailable(raw):
         return {str(k): str(v) for k, v in raw.items()}
     return {}
 
 
-def _run_over_resources(spec: CheckSpec, ctx: CheckContext) -> Iterator[Finding]:
+def _run_over_resources(
+    spec: CheckSpec, ctx: CheckContext, service: str, key: str
+) -> Iterator[Finding]:
     scope_arn = ctx.account_arn() if ctx.region == GLOBAL else ctx.region_arn()
     try:
-        items = ctx.resources(spec.service, spec.over)
+        items = ctx.resources(service, key)
     except DataUnavailable as exc:
         # The list itself could not be read: one NOT_AVAILABLE finding for the whole scope,
         # so the gap is visible and the control cannot score as passed.
@@ -157,7 +158,8 @@ def _run_over_resources(spec: CheckSpec, ctx: CheckContext) -> Iterator[Finding]
         except Exception as exc:  # noqa: BLE001 - malformed input must not stop the scan
             result = _unavailable(exc)
         if result is not None:
-            yield _finding(spec, ctx, arn, region, result, tags=_tags(res))
+            kind = spec.list_types.get(f"{service}:{key}")
+            yield _finding(spec, ctx, arn, region, result, tags=_tags(res), resource_type=kind)
 
 
 def _run_once(spec: CheckSpec, ctx: CheckContext, arn: str) -> Iterator[Finding]:
@@ -171,21 +173,23 @@ def _run_once(spec: CheckSpec, ctx: CheckContext, arn: str) -> Iterator[Finding]
 
 def run_check(spec: CheckSpec, snapshot: Snapshot, account_id: str) -> Iterator[Finding]:
     have = snapshot.services(account_id)
+    if spec.lists:
+        for service, key in spec.lists:
+            for region in sorted(have.get(service, {})):
+                ctx = CheckContext(snapshot, account_id, region)
+                yield from _run_over_resources(spec, ctx, service, key)
+        return
     if spec.service not in have:
         return
     if spec.over == ACCOUNT:
         ctx = CheckContext(snapshot, account_id, GLOBAL)
         yield from _run_once(spec, ctx, ctx.account_arn())
         return
-    regions = sorted(have[spec.service])
-    for region in regions:
+    for region in sorted(have[spec.service]):
+        if region == GLOBAL:
+            continue
         ctx = CheckContext(snapshot, account_id, region)
-        if spec.over == REGION:
-            if region == GLOBAL:
-                continue
-            yield from _run_once(spec, ctx, ctx.region_arn())
-        else:
-            yield from _run_over_resources(spec, ctx)
+        yield from _run_once(spec, ctx, ctx.region_arn())
 
 
 def evaluate(

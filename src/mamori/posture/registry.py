@@ -8,6 +8,10 @@ A check declares its metadata in the decorator and its logic in a few lines over
 `over` says what the function is called for: a resource list key of the service (once per
 resource), ACCOUNT (once per account; resource is the account) or REGION (once per account and
 region; resource is the account in that region). Returning None means "does not apply".
+
+A check about one service's policy over another's resources (WAF over load balancers, Shield
+over load balancers and distributions) names those lists as "service:key", one or several:
+`over=("elbv2:load_balancers", "cloudfront:distributions")`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +63,13 @@ class CheckSpec:
     remediation: str
     remediation_cli: str | None
     references: tuple[str, ...]
-    requires: tuple[str, ...]  # every snapshot service the check reads (service first)
+    requires: tuple[str, ...]  # every snapshot service the check reads (the listed ones first)
     types: tuple[str, ...]
     fn: Callable[..., Any]
+    # (service, key) of every resource list the check runs over; empty for ACCOUNT and REGION.
+    lists: tuple[tuple[str, str], ...] = ()
+    # ASFF resource type per "service:key" list, where it differs from `resource_type`.
+    list_types: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def regional(self) -> bool:
@@ -77,7 +85,7 @@ def check(
     title: str,
     severity: str,
     service: str,
-    over: str,
+    over: str | tuple[str, ...],
     resource_type: str,
     description: str,
     remediation: str,
@@ -85,9 +93,13 @@ def check(
     references: Iterable[str] = (),
     requires: Iterable[str] = (),
     types: Iterable[str] = DEFAULT_TYPES,
+    resource_types: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     if not _ID.match(id):
         raise ValueError(f"check id {id!r} must look like 'service.snake_case_name'")
+    lists = _lists(service, over)
+    # A check over other services' lists needs their collectors, not one of its own service.
+    needs = [owner for owner, _ in lists] or [service]
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if id in CHECKS:
@@ -97,19 +109,34 @@ def check(
             title=title,
             severity=SeverityLabel.parse(severity),
             service=service,
-            over=over,
+            over=over if isinstance(over, str) else ", ".join(over),
             resource_type=resource_type,
             description=description,
             remediation=remediation,
             remediation_cli=remediation_cli,
             references=tuple(references),
-            requires=tuple(dict.fromkeys((service, *requires))),
+            requires=tuple(dict.fromkeys((*needs, *requires))),
             types=tuple(types),
             fn=fn,
+            lists=lists,
+            list_types=dict(resource_types or {}),
         )
         return fn
 
     return wrap
+
+
+def _lists(service: str, over: str | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    names = [over] if isinstance(over, str) else list(over)
+    if names in ([ACCOUNT], [REGION]):
+        return ()
+    out = []
+    for name in names:
+        owner, _, key = name.rpartition(":")
+        if not key or name in (ACCOUNT, REGION):
+            raise ValueError(f"over {name!r}: expected 'key' or 'service:key'")
+        out.append((owner or service, key))
+    return tuple(out)
 
 
 def load_checks() -> dict[str, CheckSpec]:
