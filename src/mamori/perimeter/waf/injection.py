@@ -66,12 +66,18 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
+def libinjection_sqli(value: bytes) -> bool:
+    """libinjection's verdict alone (what LOW sensitivity asks, and HIGH asks first)."""
+    return bool(value) and bool(libinjection.is_sql_injection(_text(value))["is_sqli"])
+
+
+def high_patterns(value: bytes) -> bool:
+    """Mamori's own patterns that HIGH sensitivity adds."""
+    return bool(_HIGH.Match(value))
+
+
 def is_sqli(value: bytes, high: bool = False) -> bool:
-    if not value:
-        return False
-    if libinjection.is_sql_injection(_text(value))["is_sqli"]:
-        return True
-    return high and bool(_HIGH.Match(value))
+    return libinjection_sqli(value) or (high and high_patterns(value))
 
 
 def is_xss(value: bytes) -> bool:

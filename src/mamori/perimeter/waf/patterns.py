@@ -15,7 +15,7 @@ import re2
 
 from mamori.perimeter.waf.fields import Extractor, Values
 from mamori.perimeter.waf.request import Inspection
-from mamori.perimeter.waf.transforms import apply
+from mamori.perimeter.waf.transforms import TRANSFORMS
 
 WORD = rb"[A-Za-z0-9_]"
 
@@ -98,11 +98,17 @@ class PatternGroup:
 
 
 def transformed(insp: Inspection, extract: Extractor, transforms: tuple[str, ...]) -> Values:
-    """The component's values after the transformations, cached per request."""
+    """The component's values after the transformations, cached per request for every prefix
+    of the chain: the managed groups' chains start alike (URL decoding twice, then HTML
+    entities), so the shared steps run once per component whatever follows them."""
     key = (id(extract), transforms)
     cached = insp.cache.get(key)
     if cached is None:
-        raw = extract(insp)
-        cached = raw if isinstance(raw, bool) else [apply(transforms, v) for v in raw]
+        if not transforms:
+            cached = extract(insp)
+        else:
+            before = transformed(insp, extract, transforms[:-1])
+            step = TRANSFORMS[transforms[-1]]
+            cached = before if isinstance(before, bool) else [step(v) for v in before]
         insp.cache[key] = cached
     return cached  # type: ignore[no-any-return]

@@ -142,21 +142,39 @@ def _regex_set(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     return Node(_any_hit(group, frozenset(pids)), wcu, _field_cost(kind))
 
 
-def _values_matcher(extract: Any, steps: tuple[str, ...], test: Callable[[bytes], bool]) -> Matcher:
+ValueTest = Callable[[Inspection, bytes], bool]
+
+
+def _values_matcher(extract: Any, steps: tuple[str, ...], test: ValueTest) -> Matcher:
     def match(insp: Inspection) -> bool:
         values = transformed(insp, extract, steps)
         if isinstance(values, bool):
             return values
-        return any(test(v) for v in values)
+        return any(test(insp, v) for v in values)
 
     return match
+
+
+def _libinjection_sqli(insp: Inspection, value: bytes) -> bool:
+    """libinjection's verdict on a value, once per request: a LOW and a HIGH SqliMatch over the
+    same component usually see the same bytes (REPLACE_COMMENTS changes nothing without a
+    comment)."""
+    key = ("sqli", value)
+    found = insp.cache.get(key)
+    if found is None:
+        found = insp.cache[key] = injection.libinjection_sqli(value)
+    return found  # type: ignore[no-any-return]
+
+
+def _sqli_high(insp: Inspection, value: bytes) -> bool:
+    return _libinjection_sqli(insp, value) or injection.high_patterns(value)
 
 
 @statement("SqliMatchStatement")
 def _sqli(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     _, extract, steps = _component(spec, ctx, path)
     high = spec.get("SensitivityLevel") == "HIGH"
-    test = (lambda v: injection.is_sqli(v, True)) if high else injection.is_sqli
+    test = _sqli_high if high else _libinjection_sqli
     return Node(
         _values_matcher(extract, steps, test), _component_wcu(30 if high else 20, spec), 100
     )
@@ -165,7 +183,8 @@ def _sqli(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
 @statement("XssMatchStatement")
 def _xss(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     _, extract, steps = _component(spec, ctx, path)
-    return Node(_values_matcher(extract, steps, injection.is_xss), _component_wcu(40, spec), 100)
+    test: ValueTest = lambda _, v: injection.is_xss(v)  # noqa: E731
+    return Node(_values_matcher(extract, steps, test), _component_wcu(40, spec), 100)
 
 
 _COMPARE: dict[str, Callable[[int, int], bool]] = {
@@ -178,7 +197,7 @@ _COMPARE: dict[str, Callable[[int, int], bool]] = {
 def _size(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     kind, extract, steps = _component(spec, ctx, path)
     compare, size = _COMPARE[spec["ComparisonOperator"]], int(spec["Size"])
-    test = lambda v: compare(len(v), size)  # noqa: E731
+    test: ValueTest = lambda _, v: compare(len(v), size)  # noqa: E731
     return Node(_values_matcher(extract, steps, test), _component_wcu(1, spec), _field_cost(kind))
 
 

@@ -73,7 +73,17 @@ def _codepoint(cp: int) -> bytes:
 
 _WS = b" \t\n\r\x0b\x0c\xa0"
 _WS_TABLE = bytes.maketrans(b"\t\n\r\x0b\x0c\xa0", b"      ")
-_MULTI_SPACE = _re(b" {2,}")
+
+
+def _squeeze(value: bytes) -> bytes:
+    """Every run of spaces as one space."""
+    if b"  " not in value:
+        return value
+    words = value.split(b" ")
+    inner = b" ".join(w for w in words if w)
+    if not inner:  # spaces only
+        return b" "
+    return (b" " if not words[0] else b"") + inner + (b" " if not words[-1] else b"")
 
 
 @transform("NONE")
@@ -93,7 +103,7 @@ def _upper(value: bytes) -> bytes:
 
 @transform("COMPRESS_WHITE_SPACE")
 def _compress(value: bytes) -> bytes:
-    return _MULTI_SPACE.sub(b" ", value.translate(_WS_TABLE))
+    return _squeeze(value.translate(_WS_TABLE))
 
 
 @transform("REMOVE_WHITESPACE")
@@ -136,11 +146,35 @@ def _sha256(value: bytes) -> bytes:
     return hashlib.sha256(value).digest()
 
 
-_url_uni = _sub(
-    rb"%([uU])([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})",
-    lambda m: _codepoint(int(m.group(2), 16)) if m.group(1) else bytes([int(m.group(3), 16)]),
-    b"%",
-)
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+# Every two-hex-digit spelling (either case) and the byte it stands for: one dict lookup
+# decodes a %HH escape, and nothing else (int() would also take "+1", " 1" or "1_0").
+_HEX_PAIRS = {
+    bytes([a, b]): bytes([int(bytes([a, b]), 16)]) for a in _HEX_DIGITS for b in _HEX_DIGITS
+}
+
+
+def _url_uni(value: bytes) -> bytes:
+    """%HH and %uHHHH escapes decoded, anything else (%zz, a trailing %4) kept as it is.
+
+    A split on "%" is exact: an escape starts at a "%" and holds none, so each piece after the
+    first begins right after one "%" and decodes from its own start, as a left-to-right scan
+    would."""
+    if b"%" not in value:
+        return value
+    pieces = value.split(b"%")
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        if piece[:1] in (b"u", b"U") and len(piece) >= 5 and not piece[1:5].strip(_HEX_DIGITS):
+            out.append(_codepoint(int(piece[1:5], 16)))
+            out.append(piece[5:])
+        elif (byte := _HEX_PAIRS.get(piece[:2])) is not None:
+            out.append(byte)
+            out.append(piece[2:])
+        else:
+            out.append(b"%")
+            out.append(piece)
+    return b"".join(out)
 
 
 @transform("URL_DECODE")
@@ -157,7 +191,7 @@ def _url_decode_uni(value: bytes) -> bytes:
 
 
 _ENTITIES = {b"quot": b'"', b"amp": b"&", b"lt": b"<", b"gt": b">", b"nbsp": b"\xa0"}
-_html = _sub(
+_html_entities = _sub(
     rb"&#[xX]([0-9a-fA-F]{1,8});?|&#([0-9]{1,10});?|&(quot|amp|lt|gt|nbsp);",
     lambda m: (
         _codepoint(int(m.group(1), 16))
@@ -168,7 +202,13 @@ _html = _sub(
     ),
     b"&",
 )
-transform("HTML_ENTITY_DECODE")(_html)
+
+
+@transform("HTML_ENTITY_DECODE")
+def _html(value: bytes) -> bytes:
+    # Every entity the pattern takes holds "&#" or ends with ";": query strings full of "&"
+    # alone skip the substitution pass.
+    return _html_entities(value) if b"&#" in value or b";" in value else value
 
 
 _C_ESCAPES = {
@@ -295,40 +335,46 @@ def _remove_comment_chars(value: bytes) -> bytes:
     return _COMMENT_CHARS.sub(b"", value)
 
 
-_CMD_DELETE = _re(rb"[\\\"'^]")
-_CMD_SPACE_BEFORE = _re(rb"[ \t\n\r\x0b\x0c]+([/(])")
-_CMD_SEPARATORS = _re(rb"[,;]")
-_CMD_WS = _re(rb"[ \t\n\r\x0b\x0c]+")
+# Command-line normalisation, in this order: the evasion characters deleted, whitespace before
+# "/" or "(" removed, "," and ";" made spaces, whitespace runs made one space. Done with bytes
+# methods (each step a linear pass), which give what the four substitutions would.
+_CMD_WS_TABLE = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")
+_CMD_SEPARATOR_TABLE = bytes.maketrans(b",;", b"  ")
 
 
-def _cmd(value: bytes, delete: re2._Regexp) -> bytes:
-    value = delete.sub(b"", value)
-    value = _CMD_SPACE_BEFORE.sub(lambda m: m.group(1), value)
-    value = _CMD_SEPARATORS.sub(b" ", value)
-    return _CMD_WS.sub(b" ", value)
+def _cmd(value: bytes, delete: bytes) -> bytes:
+    value = value.translate(_CMD_WS_TABLE, delete)
+    if b" " in value:
+        for mark in (b"/", b"("):
+            parts = value.split(mark)
+            parts[:-1] = [p.rstrip(b" ") for p in parts[:-1]]
+            value = mark.join(parts)
+    return _squeeze(value.translate(_CMD_SEPARATOR_TABLE))
 
 
 @transform("CMD_LINE")
 def _cmd_line(value: bytes) -> bytes:
-    return _cmd(value, _CMD_DELETE).lower()
+    return _cmd(value, b"\\\"'^").lower()
 
 
 @transform("CMD_LINE_WIN")
 def _cmd_line_win(value: bytes) -> bytes:
     """cmd.exe evasions: carets and quotes split words; names are case-insensitive."""
-    return _cmd(value, _CMD_DELETE).lower()
+    return _cmd(value, b"\\\"'^").lower()
 
 
 _IFS = _re(rb"\$\{IFS\}|\$IFS\b")
-_UNIX_DELETE = _re(rb"[\\\"'`]|\$\{IFS\}|\$IFS\b|\$@")
 
 
 @transform("CMD_LINE_UNIX")
 def _cmd_line_unix(value: bytes) -> bytes:
     """Shell evasions: quotes, backslashes, `$@` split words (c'a't, c\\at); `$IFS` is a
     space. Case is kept: Unix names are case-sensitive."""
-    value = _IFS.sub(b" ", value)
-    return _cmd(value, _UNIX_DELETE)
+    if b"IFS" in value:
+        value = _IFS.sub(b" ", value)
+    # Quotes and backslashes go after `$@`: deleting them may form new ones ($'@), which stay,
+    # as they do in one left-to-right pass over the original.
+    return _cmd(value.replace(b"$@", b""), b"\\\"'`")
 
 
 _SLASHES = _re(rb"/{2,}")
