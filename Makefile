@@ -36,6 +36,7 @@ format: install
 bench: install
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/iam.py
+	$(BIN)/python bench/waf.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
