@@ -732,6 +732,47 @@ def _seed_functions(s: _Seed) -> None:
         s.record(f.plant, f.account, arn, "home")
 
 
+def _managed_rule(name: str, priority: int) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": name}},
+        "OverrideAction": {"None": {}},
+        "VisibilityConfig": _waf_metrics(name),
+    }
+
+
+def _waf_metrics(name: str) -> dict[str, Any]:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
+
+
+def _seed_load_balancers(s: _Seed) -> None:
+    for lb in cat.LOAD_BALANCERS:
+        ec2, elb = s.c("ec2", lb.account), s.c("elbv2", lb.account)
+        default = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+        arn = elb.create_load_balancer(
+            Name=lb.name,
+            Subnets=[sub["SubnetId"] for sub in default["Subnets"][:2]],
+            Scheme="internet-facing",
+            Type="application",
+            Tags=[{"Key": "owner", "Value": "acme"}],
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        if lb.web_acl:
+            waf = s.c("wafv2", lb.account)
+            acl = waf.create_web_acl(
+                Name=lb.web_acl,
+                Scope="REGIONAL",
+                DefaultAction={"Allow": {}},
+                VisibilityConfig=_waf_metrics(lb.web_acl),
+                Rules=[
+                    _managed_rule("AWSManagedRulesCommonRuleSet", 0),
+                    _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 1),
+                ],
+            )["Summary"]["ARN"]
+            waf.associate_web_acl(WebACLArn=acl, ResourceArn=arn)
+        s.record(lb.plant, lb.account, arn, "home")
+
+
 # -- entry point ---------------------------------------------------------------------------------
 
 _STEPS: tuple[Callable[[_Seed], None], ...] = (
@@ -747,6 +788,7 @@ _STEPS: tuple[Callable[[_Seed], None], ...] = (
     _seed_ec2,
     _seed_databases,
     _seed_functions,
+    _seed_load_balancers,
 )
 
 

@@ -29,7 +29,7 @@ from mamori.demo.catalogue.policies import (
     service_trust,
 )
 from mamori.demo.catalogue.storage import BUCKETS, CONFIG_BUCKET, FLOW_LOG_BUCKET, KEYS
-from mamori.demo.catalogue.workloads import DATABASES, FUNCTIONS
+from mamori.demo.catalogue.workloads import DATABASES, FUNCTIONS, LOAD_BALANCERS
 
 __all__ = [
     "ACCOUNTS",
@@ -44,6 +44,7 @@ __all__ = [
     "GUARDRAIL_SCP",
     "INLINE_POLICIES",
     "KEYS",
+    "LOAD_BALANCERS",
     "NACLS",
     "NETWORKS",
     "NO_ALARMS",

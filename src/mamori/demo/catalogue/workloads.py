@@ -61,3 +61,21 @@ FUNCTIONS = (
     Function("dev", "report-export", "python3.12",
              bad("anyone may invoke it", "lambda.function_not_public"), invoker="*"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """An internet-facing Application Load Balancer in the default VPC of the home region."""
+
+    account: Role
+    name: str
+    web_acl: str | None  # the regional web ACL in front of it (managed Common + KnownBadInputs)
+    plant: Plant
+
+
+LOAD_BALANCERS = (
+    LoadBalancer("prod", "payments-web", "payments-edge",
+                 good("behind a web ACL", "waf.alb_internet_facing_has_web_acl")),
+    LoadBalancer("dev", "preview-web", None,
+                 bad("internet-facing, no web ACL", "waf.alb_internet_facing_has_web_acl")),
+)  # fmt: skip
