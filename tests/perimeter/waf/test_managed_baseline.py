@@ -82,6 +82,12 @@ CRS_ATTACKS = [
     ("CrossSiteScripting_BODY", {"method": "POST", "body": '{"bio":"<a href=\\"javascript:alert(1)\\">x</a>"}'}),
     ("CrossSiteScripting_COOKIE", {"headers": {"Cookie": "n=%3Ciframe%20src%3Djavascript:alert(1)%3E"}}),
     ("CrossSiteScripting_URIPATH", {"uri": "/p/%3Cscript%3Ealert(1)%3C%2Fscript%3E"}),
+    # JSON bodies with \uXXXX escapes: the body rules undo them (JS_DECODE)
+    ("CrossSiteScripting_BODY", {"method": "POST", "body": '{"bio":"\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"}'}),
+    ("GenericLFI_BODY", {"method": "POST", "body": '{"f":"\\u002e\\u002e\\u002f\\u002e\\u002e\\u002fetc\\u002fpasswd"}'}),
+    ("GenericLFI_BODY", {"method": "POST", "body": '{"f":"..\\\\..\\\\windows\\\\win.ini"}'}),
+    ("GenericLFI_BODY", {"method": "POST", "body": "f=..\\..\\windows\\win.ini"}),  # form: backslashes kept
+    ("EC2MetaDataSSRF_BODY", {"method": "POST", "body": '{"hook":"http:\\/\\/169\\u002e254\\u002e169\\u002e254\\/latest\\/"}'}),
 ]  # fmt: skip
 
 
@@ -109,6 +115,7 @@ BENIGN = [
     {"headers": {"Cookie": "session=3f2a9c; theme=dark; consent=1"}},
     {"headers": {"Referer": "https://www.google.com/search?q=shoes"}},
     {"uri": "/webhook?target=https://hooks.example.com/a/b"},
+    {"method": "POST", "body": '{"bio":"I \\u2764 \\u003cb\\u003ebold\\u003c/b\\u003e text","dir":"..\\/assets\\/logo.png"}'},
 ]  # fmt: skip
 
 

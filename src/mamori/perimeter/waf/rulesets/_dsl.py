@@ -47,6 +47,20 @@ CMD_UNIX = ("URL_DECODE_UNI", "URL_DECODE_UNI", "CMD_LINE_UNIX", "LOWERCASE")
 CMD_WIN = ("URL_DECODE_UNI", "URL_DECODE_UNI", "CMD_LINE_WIN")
 
 
+def is_body(where: Statement) -> bool:
+    return "Body" in where
+
+
+def json_aware(steps: tuple[str, ...]) -> tuple[str, ...]:
+    """`steps` for a body: JSON escapes characters in its strings (\\u0027, \\", \\n), so
+    JS_DECODE follows the URL decoding. Any body is read this way (AWS's body rules do not look
+    at the Content-Type); in a form body only backslash sequences change."""
+    if "JS_DECODE" in steps:
+        return steps
+    urls = next((i for i, t in enumerate(steps) if t != "URL_DECODE_UNI"), len(steps))
+    return (*steps[:urls], "JS_DECODE", *steps[urls:])
+
+
 def transformations(steps: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{"Priority": i, "Type": t} for i, t in enumerate(steps or ("NONE",))]
 
@@ -65,11 +79,19 @@ REGEX_MAX = 512  # the API's limit on RegexString
 
 
 def any_regex(
-    patterns: tuple[str, ...], where: Statement, steps: tuple[str, ...] = DECODED
+    patterns: tuple[str, ...],
+    where: Statement,
+    steps: tuple[str, ...] = DECODED,
+    *,
+    backslashes: bool = False,
 ) -> Statement:
     """The patterns as few RegexMatch statements as AWS's length limit allows, ORed: one
     alternation per statement keeps evaluation to a statement or two per rule (the engine runs
-    every pattern on a component as one RE2 set either way)."""
+    every pattern on a component as one RE2 set either way).
+
+    In a body the patterns run after JS_DECODE (`json_aware`); patterns that look for literal
+    backslashes (Windows paths, ..\\ traversal) set `backslashes` to run over `steps` as well,
+    since JS_DECODE drops a backslash before an ordinary character."""
     chunks: list[str] = []
     for pattern in patterns:
         part = f"(?:{pattern})"
@@ -77,7 +99,10 @@ def any_regex(
             chunks[-1] += "|" + part
         else:
             chunks.append(part)
-    return any_of(*(regex(c, where, steps) for c in chunks))
+    chains = [steps]
+    if is_body(where):
+        chains = [json_aware(steps), *([steps] if backslashes else [])]
+    return any_of(*(regex(c, where, chain) for chain in chains for c in chunks))
 
 
 def byte_match(
@@ -97,7 +122,7 @@ def sqli(where: Statement, level: str = "LOW", steps: tuple[str, ...] = INJECTIO
     return {
         "SqliMatchStatement": {
             "FieldToMatch": where,
-            "TextTransformations": transformations(steps),
+            "TextTransformations": transformations(json_aware(steps) if is_body(where) else steps),
             "SensitivityLevel": level,
         }
     }
@@ -105,7 +130,10 @@ def sqli(where: Statement, level: str = "LOW", steps: tuple[str, ...] = INJECTIO
 
 def xss(where: Statement, steps: tuple[str, ...] = INJECTION) -> Statement:
     return {
-        "XssMatchStatement": {"FieldToMatch": where, "TextTransformations": transformations(steps)}
+        "XssMatchStatement": {
+            "FieldToMatch": where,
+            "TextTransformations": transformations(json_aware(steps) if is_body(where) else steps),
+        }
     }
 
 

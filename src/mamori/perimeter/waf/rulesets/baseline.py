@@ -74,10 +74,12 @@ def _per_part(
     patterns: tuple[str, ...],
     parts: tuple[tuple[str, str, Statement], ...],
     what: str,
+    backslashes: bool = False,
 ) -> tuple[RuleSpec, ...]:
     """One rule per request component, named and labelled as AWS names them."""
     return tuple(
-        RuleSpec(f"{prefix}_{suffix}", f"{label}_{label_suffix}", any_regex(patterns, where),
+        RuleSpec(f"{prefix}_{suffix}", f"{label}_{label_suffix}",
+                 any_regex(patterns, where, backslashes=backslashes),
                  f"{what} in {where_text(where)}.")
         for suffix, label_suffix, where in parts
     )  # fmt: skip
@@ -142,7 +144,8 @@ COMMON = register(GroupSpec(
                    (("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS),
                     ("URIPATH", "URIPath", URI_PATH), ("BODY", "Body", BODY)),
                    "Local file inclusion by path traversal (../ repeated or into a sensitive "
-                   "directory, also encoded, doubly encoded and with backslashes)"),
+                   "directory, also encoded, doubly encoded and with backslashes)",
+                   backslashes=True),
         *_per_part("RestrictedExtensions", "RestrictedExtensions", RESTRICTED_EXT,
                    (("URIPATH", "URIPath", URI_PATH),
                     ("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS)),

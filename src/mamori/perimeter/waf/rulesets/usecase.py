@@ -36,14 +36,16 @@ def per_part(
     patterns: tuple[str, ...],
     what: str,
     normalised: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    backslashes: bool = False,
 ) -> tuple[RuleSpec, ...]:
     """`prefix_PART` rules labelled `prefix_Part`, as AWS names them: `patterns` over the
     DECODED value, plus `normalised` = (patterns, chain) over a command-line normalisation
-    (which deletes quotes and separators, so it needs patterns of its own)."""
+    (which deletes quotes and separators, so it needs patterns of its own). `backslashes` as
+    for `any_regex`."""
     out = []
     for part in parts:
         label, where = _PARTS[part]
-        stmt = any_regex(patterns, where)
+        stmt = any_regex(patterns, where, backslashes=backslashes)
         if normalised is not None:
             stmt = any_of(stmt, any_regex(normalised[0], where, normalised[1]))
         out.append(RuleSpec(f"{prefix}_{part}", f"{prefix}_{label}", stmt,
@@ -97,15 +99,16 @@ LINUX_FILES = (
 )
 
 # A shell command after a separator, substitution or pipe: the command must look like it is
-# run (end of value, another separator, an option, a path, a number or a URL follows), so
-# prose such as "pick one; find out more" is not a command.
+# run (end of value, also the end of a JSON string, another separator, an option, a path, a
+# number or a URL follows), so prose such as "pick one; find out more" is not a command.
 _COMMANDS = (
     r"(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|dash|ksh|python[23]?"
     r"|perl|ruby|php|chmod|chown|rm|echo|ping|nslookup|dig|sleep|base64|busybox|telnet|tftp"
     r"|crontab|useradd|passwd|ifconfig|hostname|pwd|env|printenv|find|xargs|kill|nohup"
     r"|mkfifo|socat|head|tail|more|less|uptime|ps|netstat|sudo|su|awk|sed)"
 )
-_RUN = r"(?:\s*$|\s*[;|&#`)]|\s+[-/.~$]|\s+\d|\s+https?:|\s+[a-z0-9_.]+\s*$)"
+_END = r"(?:$|\"\s*[,}\]])"  # of the value, or of a JSON string
+_RUN = rf"(?:\s*{_END}|\s*[;|&#`)]|\s+[-/.~$]|\s+\d|\s+https?:|\s+[a-z0-9_.]+\s*{_END})"
 UNIX_COMMANDS = (
     r"(?:[;|\n\r]|&&|\|\||^\s*&|&\s)\s*(?:/(?:usr/)?s?bin/)?" + _COMMANDS + r"\b" + _RUN,
     r"(?:\$\(|`)\s*(?:/(?:usr/)?s?bin/)?" + _COMMANDS + r"\b",
@@ -147,7 +150,7 @@ UNIX = register(GroupSpec(
                    "Unix shell command injection (a command after ;, |, &&, $( ) or backticks, "
                    "/bin/sh, $IFS, /dev/tcp) and reads of /etc/passwd or /proc, also after "
                    "quotes, backslashes and $IFS tricks are undone (CMD_LINE_UNIX)",
-                   (UNIX_NORMALISED, CMD_UNIX)),
+                   (UNIX_NORMALISED, CMD_UNIX), backslashes=True),
 ))  # fmt: skip
 
 
@@ -192,7 +195,8 @@ def _windows_rules() -> tuple[RuleSpec, ...]:
     return per_part("WindowsShellCommands", parts, WINDOWS_SHELL,
                     "Windows command shell injection (cmd /c, net user, whoami, certutil, "
                     "%SYSTEMROOT%, C:\\Windows\\System32...), also after carets and quotes are "
-                    "removed (CMD_LINE_WIN)", (WINDOWS_NORMALISED, CMD_WIN)) + per_part(
+                    "removed (CMD_LINE_WIN)", (WINDOWS_NORMALISED, CMD_WIN),
+                    backslashes=True) + per_part(
         "PowerShellCommands", parts, POWERSHELL,
         "PowerShell injection (powershell -enc/-nop, Invoke-Expression, IEX(, DownloadString, "
         "FromBase64String, Defender exclusions), also after carets and quotes are removed",
