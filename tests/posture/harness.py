@@ -55,7 +55,7 @@ class Env:
         """Create moto's per-region backends before a threaded collect: moto builds them
         lazily, and a listing that walks every region of an account (CloudTrail's shadow
         trails) fails with "dictionary changed size" if another thread adds one meanwhile."""
-        calls = {c.split(".", 1)[0] for s in select_collectors(services) for c in s.calls}
+        calls = {c.service for s in select_collectors(services) for c in s.calls}
         for name in sorted(calls):
             try:
                 backends = get_backend(name)  # type: ignore[arg-type]

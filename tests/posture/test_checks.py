@@ -40,6 +40,7 @@ def test_checks_pass_and_fail(fn: Scenario) -> None:
         env = Env()
         fn(env)
         env.session("main")
+        env.warm_backends(services)
         snapshot = collect(list(env.sessions.values()), env.regions, services=services, workers=4)
     assert env.expected["PASSED"], f"{check_ids}: scenario has no PASSED resource"
     assert env.expected["FAILED"], f"{check_ids}: scenario has no FAILED resource"
