@@ -79,7 +79,7 @@ class PatternGroup:
 
     def hits(self, insp: Inspection) -> frozenset[int] | bool:
         """Ids of the patterns matching any inspected value (or the oversize/fallback verdict),
-        computed once per request."""
+        computed once per request and cached under id(self) (statements read it there)."""
         cached = insp.cache.get(id(self))
         if cached is not None:
             return cached  # type: ignore[no-any-return]

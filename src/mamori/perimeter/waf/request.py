@@ -62,6 +62,7 @@ class Inspection:
     _cookies: list[tuple[bytes, bytes]] | None = None
     _json: Any = None
     _json_state: int = 0  # 0 not parsed, 1 valid, 2 invalid
+    _client_ip: Any = False  # False: not parsed yet (None is an unparseable address)
 
     def labels_add(self, label: str) -> None:
         if label not in self._label_set:
@@ -140,7 +141,9 @@ class Inspection:
         return self._json_state == 1, self._json
 
     def client_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-        return parse_ip(self.request.client_ip)
+        if self._client_ip is False:  # parsed once: every IP statement asks
+            self._client_ip = parse_ip(self.request.client_ip)
+        return self._client_ip  # type: ignore[no-any-return]
 
 
 def parse_ip(text: str | bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
