@@ -82,6 +82,7 @@ BOT_AGENTS = [
     ("sqlmap/1.8#stable (https://sqlmap.org)", "CategorySecurity", "bot:category:security"),
     ("Mozilla/5.0 (compatible; Nuclei - Open-source project (github.com/projectdiscovery/nuclei))", "CategorySecurity", "bot:category:security"),
     ("Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000001)", "CategorySecurity", "bot:category:security"),
+    ("Mozilla/5.0 (Hydra)", "CategorySecurity", "bot:category:security"),
     ("Scrapy/2.11 (+https://scrapy.org)", "CategoryScrapingFramework", "bot:category:scraping_framework"),
     ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36", "SignalAutomatedBrowser", "signal:automated_browser"),
     ("MyInternalTool/0.1", "SignalNonBrowserUserAgent", "signal:non_browser_user_agent"),

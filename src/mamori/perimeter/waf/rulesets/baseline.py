@@ -35,7 +35,7 @@ from mamori.perimeter.waf.rulesets._dsl import (
 BAD_BOTS = (
     r"\b(?:nessus|nmap|nikto|sqlmap|masscan|zgrab|dirbuster|gobuster|feroxbuster|wpscan"
     r"|acunetix|netsparker|openvas|w3af|nuclei|havij|zmeu|arachni|skipfish|commix|whatweb"
-    r"|wfuzz|fuzz faster u fool|jorgee|morfeus|paros|webinspect|appscan)\b"
+    r"|wfuzz|fuzz faster u fool|jorgee|morfeus|paros|webinspect|appscan|hydra)\b"
 )
 
 # The instance metadata service, by name and by the spellings of its address that URL parsers
@@ -58,8 +58,16 @@ TRAVERSAL = (
     r"\bfile:/{2,3}(?:etc|proc|[a-z]:)",
 )
 
-# Remote file inclusion: a URL whose host is an IPv4 address (the guide's description).
-RFI = (r"\b(?:https?|ftps?|file)://\d{1,3}(?:\.\d{1,3}){3}\b",)
+# Remote file inclusion: a URL whose host is an IPv4 address (the guide's description), and
+# Mamori's additions for named hosts: a URL ending in "?" (which turns the suffix the including
+# code appends into a query string), an FTP URL to a script or text file, and a UNC path to a
+# dotted host name or address (SMB, which Windows' file functions open like a local file).
+RFI = (
+    r"\b(?:https?|ftps?|file)://\d{1,3}(?:\.\d{1,3}){3}\b",
+    r"\b(?:https?|ftps?)://[^\s\"'<>?#]+\?+(?:$|[\s\"'&\x00])",
+    r"\bftps?://[^\s\"'<>/]+/[^\s\"'<>]*\.(?:php\d?|phtml|inc|txt|sh|pl|py|cgi|aspx?|jsp)\b",
+    r"(?:^|[\s=&\"'])\\\\[a-z0-9\-]+(?:\.[a-z0-9\-]+)+\\+[\w$.\-]+\\",  # dotted host
+)
 
 # Files that should never be served: logs, configuration, backups, keys, databases.
 RESTRICTED_EXT = (
@@ -194,7 +202,8 @@ COMMON = register(GroupSpec(
                    (("QUERYARGUMENTS", "QueryArguments", QUERY_ARGS), ("BODY", "Body", BODY),
                     ("URIPATH", "URIPath", URI_PATH)),
                    "Remote file inclusion: a URL (http, https, ftp, ftps, file) whose host is an "
-                   "IPv4 address"),
+                   "IPv4 address, a URL ending in ? (to cut off an appended suffix), an FTP URL to "
+                   "a script or text file, a UNC path (\\\\host\\share\\)", backslashes=True),
         *_xss_rules(),
     ),
 ))  # fmt: skip

@@ -120,7 +120,7 @@ BOT_FAMILIES: dict[str, tuple[str, str, str]] = {
         "Block",
         r"sqlmap|nikto|nmap|masscan|zgrab|nuclei|wpscan|acunetix|nessus|openvas|dirbuster"
         r"|gobuster|feroxbuster|ffuf|wfuzz|whatweb|burp|zap/|owasp zap|netsparker|qualys"
-        r"|censysinspect|shodan|internet-measurement|expanse|l9explore|leakix",
+        r"|censysinspect|shodan|internet-measurement|expanse|l9explore|leakix|\bhydra\b",
     ),
     "CategoryScrapingFramework": (
         "scraping_framework",
