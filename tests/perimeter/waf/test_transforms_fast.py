@@ -109,6 +109,7 @@ def test_same_as_the_re2_substitution(name: str, value: bytes) -> None:
         ("URL_DECODE_UNI", b"%", b"%"),
         ("HTML_ENTITY_DECODE", b"a=1&b=2", b"a=1&b=2"),  # no entity: skipped
         ("HTML_ENTITY_DECODE", b"&#60&lt", b"<&lt"),  # numeric without ";" decodes, named not
+        ("HTML_ENTITY_DECODE", b"&#9999999999;&#xFFFFFFFF;", b"??"),  # past Unicode, no raise
         ("COMPRESS_WHITE_SPACE", b"  \t", b" "),
         ("CMD_LINE", b", /", b" /"),  # separators become spaces after spaces before / go
         ("CMD_LINE_WIN", b"a \t ( b", b"a( b"),

@@ -23,7 +23,7 @@ from mamori.core import InputError, parse_arn
 from mamori.perimeter.waf import ratebased  # noqa: F401 - registers RateBasedStatement
 from mamori.perimeter.waf.fields import Extractor, field_key
 from mamori.perimeter.waf.managed import find_managed
-from mamori.perimeter.waf.patterns import PatternGroup
+from mamori.perimeter.waf.patterns import Chain, PatternGroup, build_chain
 from mamori.perimeter.waf.request import Inspection, Request
 from mamori.perimeter.waf.statements import (
     STATEMENTS,
@@ -158,6 +158,7 @@ class Compiler:
         self.warnings: list[str] = []
         self.groups: dict[tuple[bytes, tuple[str, ...], bool], PatternGroup] = {}
         self.extractors: dict[bytes, Extractor] = {}
+        self.chains: dict[tuple[int, tuple[str, ...]], Chain] = {}
         self._mmdb: dict[str, _Mmdb] = {}
         # for statement types that keep state: the rate-based counters' clock
         self.hooks: dict[str, Any] = {"clock": clock} if clock else {}
@@ -176,12 +177,16 @@ class Compiler:
     def shared_extractor(self, spec: dict[str, Any], extract: Extractor) -> Extractor:
         return self.extractors.setdefault(field_key(spec), extract)
 
+    def chain(self, extract: Extractor, steps: tuple[str, ...]) -> Chain:
+        """The component's values after `steps` (extractors are shared: see above)."""
+        return build_chain(extract, steps, self.chains)
+
     def group(
         self, spec: dict[str, Any], extract: Extractor, steps: tuple[str, ...], *, latin1: bool
     ) -> PatternGroup:
         key = (field_key(spec), steps, latin1)
         if key not in self.groups:
-            self.groups[key] = PatternGroup(extract, steps, latin1)
+            self.groups[key] = PatternGroup(self.chain(extract, steps), latin1)
         return self.groups[key]
 
     def search_string(self, raw: str, path: str) -> bytes:

@@ -15,7 +15,7 @@ import re2
 
 from mamori.perimeter.waf.fields import Extractor, Values
 from mamori.perimeter.waf.request import Inspection
-from mamori.perimeter.waf.transforms import TRANSFORMS
+from mamori.perimeter.waf.transforms import TRANSFORMS, Transform
 
 WORD = rb"[A-Za-z0-9_]"
 
@@ -56,12 +56,54 @@ def _options(latin1: bool) -> re2.Options:
     return options
 
 
+class Chain:
+    """A component's values after a chain of transformations, computed at most once per
+    request. A chain is its prefix plus one step, and the compiler makes one chain per
+    (component, prefix): the managed groups' chains start alike (URL decoding twice, then HTML
+    entities), so the shared steps run once per component whatever follows them. The chain
+    itself is the key of its values in the request's cache."""
+
+    __slots__ = ("extract", "parent", "step")
+
+    def __init__(self, extract: Extractor, parent: Chain | None, step: Transform | None) -> None:
+        self.extract = extract
+        self.parent = parent
+        self.step = step
+
+    def values(self, insp: Inspection) -> Values:
+        cache = insp.cache
+        found = cache.get(self)
+        if found is None:
+            if self.parent is None:
+                found = self.extract(insp)
+            else:
+                before = self.parent.values(insp)
+                step = self.step
+                assert step is not None
+                found = before if isinstance(before, bool) else [step(v) for v in before]
+            cache[self] = found
+        return found  # type: ignore[no-any-return]
+
+
+def build_chain(
+    extract: Extractor, transforms: tuple[str, ...], known: dict[tuple[int, tuple[str, ...]], Chain]
+) -> Chain:
+    """The chain of `transforms` over `extract`, sharing the prefixes already in `known`."""
+    key = (id(extract), transforms)
+    if key not in known:
+        if transforms:
+            parent = build_chain(extract, transforms[:-1], known)
+            known[key] = Chain(extract, parent, TRANSFORMS[transforms[-1]])
+        else:
+            known[key] = Chain(extract, None, None)
+    return known[key]
+
+
 @dataclass
 class PatternGroup:
     """The patterns over one (component, transformations) pair."""
 
-    extract: Extractor
-    transforms: tuple[str, ...]
+    chain: Chain
     latin1: bool
     patterns: list[str] = field(default_factory=list)
     _set: re2.Set | None = None
@@ -83,7 +125,7 @@ class PatternGroup:
         cached = insp.cache.get(id(self))
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        values = transformed(insp, self.extract, self.transforms)
+        values = self.chain.values(insp)
         result: frozenset[int] | bool
         if isinstance(values, bool):
             result = values
@@ -95,20 +137,3 @@ class PatternGroup:
             result = frozenset(found)
         insp.cache[id(self)] = result
         return result
-
-
-def transformed(insp: Inspection, extract: Extractor, transforms: tuple[str, ...]) -> Values:
-    """The component's values after the transformations, cached per request for every prefix
-    of the chain: the managed groups' chains start alike (URL decoding twice, then HTML
-    entities), so the shared steps run once per component whatever follows them."""
-    key = (id(extract), transforms)
-    cached = insp.cache.get(key)
-    if cached is None:
-        if not transforms:
-            cached = extract(insp)
-        else:
-            before = transformed(insp, extract, transforms[:-1])
-            step = TRANSFORMS[transforms[-1]]
-            cached = before if isinstance(before, bool) else [step(v) for v in before]
-        insp.cache[key] = cached
-    return cached  # type: ignore[no-any-return]

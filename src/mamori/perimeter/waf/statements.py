@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mamori.perimeter.waf import injection
 from mamori.perimeter.waf.fields import UNSUPPORTED, compile_field
-from mamori.perimeter.waf.patterns import check_regex, positional, transformed
+from mamori.perimeter.waf.patterns import Chain, check_regex, positional
 from mamori.perimeter.waf.request import Inspection, parse_ip
 from mamori.perimeter.waf.transforms import chain
 
@@ -158,9 +158,11 @@ def _regex_set(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
 ValueTest = Callable[[Inspection, bytes], bool]
 
 
-def _values_matcher(extract: Any, steps: tuple[str, ...], test: ValueTest) -> Matcher:
+def _values_matcher(chain: Chain, test: ValueTest) -> Matcher:
+    values_of = chain.values
+
     def match(insp: Inspection) -> bool:
-        values = transformed(insp, extract, steps)
+        values = values_of(insp)
         if isinstance(values, bool):
             return values
         return any(test(insp, v) for v in values)
@@ -189,7 +191,9 @@ def _sqli(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     high = spec.get("SensitivityLevel") == "HIGH"
     test = _sqli_high if high else _libinjection_sqli
     return Node(
-        _values_matcher(extract, steps, test), _component_wcu(30 if high else 20, spec), 100
+        _values_matcher(ctx.chain(extract, steps), test),
+        _component_wcu(30 if high else 20, spec),
+        100,
     )
 
 
@@ -197,7 +201,7 @@ def _sqli(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
 def _xss(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     _, extract, steps = _component(spec, ctx, path)
     test: ValueTest = lambda _, v: injection.is_xss(v)  # noqa: E731
-    return Node(_values_matcher(extract, steps, test), _component_wcu(40, spec), 100)
+    return Node(_values_matcher(ctx.chain(extract, steps), test), _component_wcu(40, spec), 100)
 
 
 _COMPARE: dict[str, Callable[[int, int], bool]] = {
@@ -211,7 +215,9 @@ def _size(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
     kind, extract, steps = _component(spec, ctx, path)
     compare, size = _COMPARE[spec["ComparisonOperator"]], int(spec["Size"])
     test: ValueTest = lambda _, v: compare(len(v), size)  # noqa: E731
-    return Node(_values_matcher(extract, steps, test), _component_wcu(1, spec), _field_cost(kind))
+    return Node(
+        _values_matcher(ctx.chain(extract, steps), test), _component_wcu(1, spec), _field_cost(kind)
+    )
 
 
 # -- origin statements ----------------------------------------------------------------------

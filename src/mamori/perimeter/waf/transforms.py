@@ -65,9 +65,11 @@ def _codepoint(cp: int) -> bytes:
         return bytes([cp - 0xFEE0])
     if cp < 0x100:
         return bytes([cp])
+    if cp > 0x10FFFF:  # past Unicode (&#9999999999; would overflow chr())
+        return b"?"
     try:
         return chr(cp).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):  # surrogates and values past U+10FFFF
+    except UnicodeEncodeError:  # surrogates
         return b"?"
 
 
