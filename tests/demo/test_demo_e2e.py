@@ -152,6 +152,11 @@ def test_generated_logs_are_detected_and_stored(scan: Scan) -> None:
         "Stealth:IAMUser/CloudTrailLoggingDisabled",
         "Recon:EC2/Portscan",
         "Backdoor:EC2/C&CActivity.B!DNS",
+        # From the shop's WAF logs: the flood, the heavy client, the scanner, the injection.
+        "Impact:WebACL/HTTPFlood",
+        "Impact:WebACL/HTTPFlood.SingleSource",
+        "Recon:WebACL/WebScan",
+        "InitialAccess:WebACL/InjectionAllowed",
     } <= types
     assert {f.account_id for f in scan.threats} <= set(scan.org.accounts)
     with Store.open(scan.db) as store:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _EVENTS_PER_DAY = 400
 _FLOWS_PER_DAY = 400
 _DNS_PER_DAY = 120
+_WAF_HOURS = 6
 
 
 def detect_demo(
@@ -32,6 +33,7 @@ def detect_demo(
     ingested tables (and the investigation graph) are kept in `data_dir`, emptied first: the
     dashboard's investigation pages read them after the run."""
     from mamori.detect.generator import LEARNING, generate, write_intel_lists
+    from mamori.detect.generator.waf import generate_waf
     from mamori.detect.run import DetectRequest, run_detect
 
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -48,12 +50,22 @@ def detect_demo(
             flows_per_day=_FLOWS_PER_DAY,
             dns_per_day=_DNS_PER_DAY,
         )
+        # The last hours before now of the shop's web ACL in front of the workloads account:
+        # routine traffic with an HTTP flood, a heavy client, a scanner and an injection.
+        web = generate_waf(
+            root / "waf",
+            start=start - timedelta(hours=_WAF_HOURS),
+            hours=_WAF_HOURS,
+            account=accounts[-1],
+            region=regions[0],
+        )
         lists = write_intel_lists(root / "intel")
         logs = str(root / "logs")
         req = DetectRequest(
             cloudtrail=[logs],
             vpc_flow=[logs],
             dns=[logs],
+            waf=[str(root / "waf")],
             intel=lists.threats,
             trusted_ips=lists.trusted,
             tor_exit_list=lists.tor,
@@ -61,7 +73,8 @@ def detect_demo(
             learning=LEARNING,  # the generated principals are as regular as they will ever be
         )
         run = run_detect(req, store)
-    return run, sum(1 for label in generated.labels if not label.benign)
+    planted = [*generated.labels, *web.labels]
+    return run, sum(1 for label in planted if not label.benign)
 
 
 def threats_summary(console: Console, run: DetectRun, planted: int) -> None:
