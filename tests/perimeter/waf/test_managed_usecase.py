@@ -70,6 +70,12 @@ ATTACKS = [
     ("AWSManagedRulesWindowsRuleSet", "WindowsShellCommands_BODY", {"method": "POST", "body": '{"f":"C:\\\\Windows\\\\System32\\\\cmd.exe"}'}),
     ("AWSManagedRulesWindowsRuleSet", "WindowsShellCommands_BODY", {"method": "POST", "body": "f=type+C:\\Windows\\win.ini"}),  # form: backslashes kept
     ("AWSManagedRulesPHPRuleSet", "PHPHighRiskMethodsVariables_BODY", {"method": "POST", "body": '{"page":"php\\u003a\\u002f\\u002finput"}'}),
+    # whitespace libinjection does not know (no-break space, vertical tab) is compressed first
+    ("AWSManagedRulesSQLiRuleSet", "SQLi_COOKIE", {"headers": {"Cookie": "name=1%27%25a0OR%25a01%3D1--"}}),
+    # filters (head, sed...) count when they read a file, or in a substitution
+    ("AWSManagedRulesUnixRuleSet", "UNIXShellCommandsVariables_BODY", {"method": "POST", "body": "h=x|head -n 3 /etc/hosts"}),
+    ("AWSManagedRulesUnixRuleSet", "UNIXShellCommandsVariables_QUERYARGUMENTS", {"uri": "/?h=x;tail%20-f%20$HOME/.bash_history"}),
+    ("AWSManagedRulesUnixRuleSet", "UNIXShellCommandsVariables_QUERYARGUMENTS", {"uri": "/?h=$(sed%20-n%201p%20x)"}),
 ]  # fmt: skip
 
 
@@ -104,6 +110,8 @@ BENIGN = [
     {"headers": {"Cookie": "cart=3%2C5%2C9; lang=en-US; tz=Europe%2FParis"}},
     {"method": "POST", "body": '{"name":"Caf\\u00e9 \\u0026 Bar","note":"line one\\nline two \\u2014 \\"quoted\\""}'},
     {"method": "POST", "body": '{"path":"C:\\\\Users\\\\me\\\\Documents\\\\report.docx","tip":"It\\u0027s fine"}'},
+    {"method": "POST", "body": "body=Use+git+log+--oneline+%7C+head+-n+5+to+see+the+last+commits."},
+    {"method": "POST", "body": '{"body":"ps aux | grep node | sed -e s/x/y/ | tail -n 2; less is more"}'},
 ]  # fmt: skip
 
 

@@ -104,14 +104,21 @@ LINUX_FILES = (
 _COMMANDS = (
     r"(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|dash|ksh|python[23]?"
     r"|perl|ruby|php|chmod|chown|rm|echo|ping|nslookup|dig|sleep|base64|busybox|telnet|tftp"
-    r"|crontab|useradd|passwd|ifconfig|hostname|pwd|env|printenv|find|xargs|kill|nohup"
-    r"|mkfifo|socat|head|tail|more|less|uptime|ps|netstat|sudo|su|awk|sed)"
+    r"|crontab|useradd|passwd|ifconfig|hostname|pwd|env|printenv|kill|nohup"
+    r"|mkfifo|socat|uptime|ps|netstat|sudo|su)"
 )
+# Filters end the pipelines people quote in reviews and docs ("git log --oneline | head -n 5"),
+# so after a separator they count only when they read a file (a path or a variable, after any
+# options) or stand alone; in a substitution ($(...), backticks) they always count.
+_FILTERS = r"(?:head|tail|more|less|awk|sed|xargs|find)"
 _END = r"(?:$|\"\s*[,}\]])"  # of the value, or of a JSON string
 _RUN = rf"(?:\s*{_END}|\s*[;|&#`)]|\s+[-/.~$]|\s+\d|\s+https?:|\s+[a-z0-9_.]+\s*{_END})"
+_READS = rf"(?:\s*{_END}|\s*[;|&`)]|\s+(?:-[a-z0-9]+\s+)*[/~$])"
+_AFTER = r"(?:[;|\n\r]|&&|\|\||^\s*&|&\s)\s*(?:/(?:usr/)?s?bin/)?"  # a separator, a bin dir
 UNIX_COMMANDS = (
-    r"(?:[;|\n\r]|&&|\|\||^\s*&|&\s)\s*(?:/(?:usr/)?s?bin/)?" + _COMMANDS + r"\b" + _RUN,
-    r"(?:\$\(|`)\s*(?:/(?:usr/)?s?bin/)?" + _COMMANDS + r"\b",
+    rf"{_AFTER}{_COMMANDS}\b{_RUN}",
+    rf"{_AFTER}{_FILTERS}\b{_READS}",
+    rf"(?:\$\(|`)\s*(?:/(?:usr/)?s?bin/)?(?:{_COMMANDS}|{_FILTERS})\b",
     r"/(?:usr/)?bin/(?:ba|z|da|k)?sh\b",
     r"\$\{?ifs\b",
     r"/dev/(?:tcp|udp)/",
