@@ -97,7 +97,8 @@ def where_text(where: Statement) -> str:
     kind = next(iter(where))
     return {
         "UriPath": "the URI path", "QueryString": "the query string",
-        "AllQueryArguments": "the values of all query arguments", "Body": "the body",
+        "AllQueryArguments": "the values of all query arguments",
+        "Body": "the body (JSON's \\uXXXX and backslash escapes decoded too)",
         "Cookies": "the cookies", "Headers": "all headers", "SingleHeader": "the header",
     }.get(kind, kind)  # fmt: skip
 
@@ -148,7 +149,8 @@ def _xss_rules() -> tuple[RuleSpec, ...]:
                  "script-URI and event-handler patterns; and Mamori's patterns for what needs "
                  "no new markup: any event handler in a tag, on{event= junk, script URIs split "
                  "by tabs, alert/prompt/confirm calls, Function-constructor escapes, JavaScript "
-                 f"escapes, </script>) in {where_text(where)}, URL- and HTML-entity-decoded.")
+                 f"escapes, </script>) in {where_text(where)}, URL- and HTML-entity-decoded, "
+                 "whitespace compressed.")
         for s, lab, where in parts
     )  # fmt: skip
 

@@ -63,7 +63,8 @@ def _sqli_rules() -> tuple[RuleSpec, ...]:
         text = where_text(where)
         out.append(RuleSpec(f"SQLi_{part}", f"SQLi_{label}", sqli(where),
                             f"SQL injection (SqliMatch, LOW sensitivity: libinjection) in {text}, "
-                            "URL-decoded twice and HTML-entity-decoded."))  # fmt: skip
+                            "URL-decoded twice, HTML-entity-decoded, whitespace "
+                            "compressed."))  # fmt: skip
         if part in ("QUERYARGUMENTS", "BODY"):
             out.append(RuleSpec(
                 f"SQLiExtendedPatterns_{part}", f"SQLiExtendedPatterns_{label}",
