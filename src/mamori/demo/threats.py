@@ -73,8 +73,8 @@ def detect_demo(
             learning=LEARNING,  # the generated principals are as regular as they will ever be
         )
         run = run_detect(req, store)
-    planted = [*generated.labels, *web.labels]
-    return run, sum(1 for label in planted if not label.benign)
+    attacks = sum(1 for label in generated.labels if not label.benign)
+    return run, attacks + sum(1 for waf_label in web.labels if not waf_label.benign)
 
 
 def threats_summary(console: Console, run: DetectRun, planted: int) -> None:

@@ -132,6 +132,20 @@ def test_sqli_high_sensitivity_catches_more() -> None:
     assert not blocked(high.evaluate(req("/?q=" + quote("good night's sleep"))))
 
 
+def test_sqli_high_quote_then_hash_comment() -> None:
+    # A string closed and the rest cut by MySQL's '#' comment is caught; a CSS selector or a
+    # Markdown heading after a quote is text.
+    high = one(sqli(field("Body"), level="HIGH"))
+    for attack in ("admin'#", "admin'# and pass='x'", "x\"#\n or 1"):
+        assert blocked(high.evaluate(req("/", "POST", body=attack))), attack
+    for text in (
+        "document.querySelector('#cart').addEventListener('click', go)",
+        '{"readme": "## Setup"}',
+        "colour: '#ff0000'",
+    ):
+        assert not blocked(high.evaluate(req("/", "POST", body=text))), text
+
+
 @pytest.mark.parametrize(
     "attack",
     ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)//",

@@ -24,8 +24,10 @@ _SQLI_HIGH = (
     r"(?i)\bunion\b[\s\S]{0,40}?\bselect\b",
     # tautologies: quote, OR/AND/||, then a comparison
     r"(?i)['\"`)]\s*(?:or|and|\|\||&&)\s*['\"`(]?\s*[\w'\"]+\s*(?:=|<|>|\blike\b|\bis\b)",
-    # quote then a comment or statement end: closing a string and cutting the query short
-    r"(?i)['\"`]\s*(?:--|#|/\*|;)",
+    # quote then a comment or statement end: closing a string and cutting the query short.
+    # A MySQL '#' comment ends the input or is followed by a non-word character: "'#cart'"
+    # (a CSS selector) and "\"## Setup" (Markdown) are text, not comments.
+    r"(?i)['\"`]\s*(?:--|#(?:$|[^\w#])|/\*|;)",
     # schema discovery and file access
     r"(?i)\b(?:information_schema|sysobjects|syscolumns|pg_catalog|sqlite_master)\b",
     r"(?i)\b(?:load_file|into\s+(?:out|dump)file|xp_cmdshell|sp_executesql|utl_http)\b",
