@@ -54,6 +54,7 @@ from mamori.cli.netfw import netfw_app
 from mamori.cli.score import score
 from mamori.cli.serve import serve, users_app
 from mamori.cli.waf import waf_app
+from mamori.cli.waf_logs import logs_cmd  # noqa: F401 - registers `waf logs`
 from mamori.core import InputError, SeverityLabel
 
 app = typer.Typer(
