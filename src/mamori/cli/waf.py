@@ -146,6 +146,13 @@ def proxy_cmd(
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Upstream timeout, seconds.")] = 30.0,
     search_string_encoding: Encoding = "base64",
+    rate_store: Annotated[
+        str | None,
+        typer.Option(
+            help="redis://host:port/db: rate-based rules count there, shared by all workers "
+            "(default: per worker process)."
+        ),
+    ] = None,
 ) -> None:
     """Run a reverse proxy that judges every request with the Web ACL before the upstream."""
     from mamori.perimeter.waf.proxy import ProxyConfig, serve
@@ -159,6 +166,7 @@ def proxy_cmd(
         log_file=log_file, fail_open=fail_open, body_limit=body_limit,
         forwarded_ip_header=forwarded_ip_header, timeout=timeout,
         search_string_encoding=_encoding(search_string_encoding), source_id=listen,
+        rate_store=rate_store,
     )  # fmt: skip
     err.print(f"WAF proxy on http://{escape(listen)} -> {escape(upstream)} ({workers} worker(s))")
     with _errors():

@@ -13,6 +13,9 @@ Blocked, CAPTCHA and Challenge requests get the WAF's answer and never reach the
 Passed requests carry the verdict for the application: ASGI `scope["mamori.waf"]` (a
 `Decision`) and `request.state.waf_labels` in Starlette/FastAPI; WSGI `environ["mamori.waf"]`
 and `environ["mamori.waf.labels"]`.
+
+Rate-based rules count per process unless `rate_store="redis://host:port/db"` (or a
+`RedisRateStore`) shares their counters between workers (see `ratestore`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from __future__ import annotations
 import io
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from mamori.perimeter.waf.compiler import WebAcl
 from mamori.perimeter.waf.logs import WafLogger
 from mamori.perimeter.waf.request import Request
 from mamori.perimeter.waf.runtime import Decision, Guard, Position, Reply, decode
+
+if TYPE_CHECKING:
+    from mamori.perimeter.waf.ratestore import RedisRateStore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,11 +57,13 @@ class _Guarded(Generic[AppT]):
         body_limit: int | None = None,
         forwarded_ip_header: str | None = None,
         forwarded_ip_position: Position = "FIRST",
+        rate_store: RedisRateStore | str | None = None,
     ) -> None:
         self.app = app
         self.guard = Guard(
             web_acl, logger=logger, fail_open=fail_open, body_limit=body_limit,
             forwarded_ip_header=forwarded_ip_header, forwarded_ip_position=forwarded_ip_position,
+            rate_store=rate_store,
         )  # fmt: skip
 
 

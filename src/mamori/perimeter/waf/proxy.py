@@ -175,6 +175,7 @@ class ProxyConfig:
     timeout: float = 30.0
     search_string_encoding: str = "base64"
     source_id: str = "-"
+    rate_store: str | None = None  # redis://...: rate-based counts shared by the workers
 
 
 def build_app(config: ProxyConfig) -> WafMiddleware:
@@ -188,7 +189,7 @@ def build_app(config: ProxyConfig) -> WafMiddleware:
     return WafMiddleware(
         UpstreamProxy(config.upstream, timeout=config.timeout), web_acl=acl, logger=logger,
         fail_open=config.fail_open, body_limit=config.body_limit,
-        forwarded_ip_header=config.forwarded_ip_header,
+        forwarded_ip_header=config.forwarded_ip_header, rate_store=config.rate_store,
     )  # fmt: skip
 
 
@@ -205,6 +206,9 @@ def serve(config: ProxyConfig, host: str, port: int, workers: int = 1) -> None:
     checked = build_app(config)
     if checked.guard.logger is not None:
         checked.guard.logger.close()
+    if checked.guard.rate_store is not None:  # unreachable at start: an error, not a fail mode
+        checked.guard.rate_store.check()
+        checked.guard.rate_store.close()
     os.environ[_CONFIG_ENV] = orjson.dumps(asdict(config)).decode()
     # proxy_headers off: the client address is the connection's, never a header's
     options: dict[str, Any] = {

@@ -4,15 +4,19 @@ A request that passes the scope-down statement is counted under its aggregation 
 matches while that key's count over the evaluation window exceeds the limit. Counts are kept in
 one-second buckets, so memory per key is bounded by the window, not by the limit. A request
 without a value for a key (a missing header, no forwarded address) is neither counted nor
-limited, as AWS documents. Shared counters across workers (Redis) are not part of this module.
+limited, as AWS documents.
+
+Each rule's counter sits in a `RateBinding` listed in the compiled Web ACL's hooks, so a runtime
+can swap it for a shared one after compilation (`bind_counters`; Redis: `ratestore`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from mamori.perimeter.waf.request import Inspection, as_bytes
 from mamori.perimeter.waf.statements import Node, _forwarded, statement
@@ -24,6 +28,34 @@ if TYPE_CHECKING:
 KeyPart = Callable[[Inspection], bytes | None]
 _WINDOWS = (60, 120, 300, 600)
 _MAX_KEYS = 100_000  # past this many live keys the oldest are dropped
+RATE_RULES = "rate_rules"  # the hooks entry listing the Web ACL's RateBindings
+
+
+class RateCounter(Protocol):
+    def add(self, key: tuple[bytes, ...]) -> int:
+        """Count one request for `key`; the key's count within the window, this one included."""
+        ...
+
+
+@dataclass(slots=True)
+class RateBinding:
+    """One rate-based statement's counter; `path` names the statement within its Web ACL."""
+
+    path: str
+    window: int
+    counter: RateCounter
+
+
+CounterFactory = Callable[[str, int], RateCounter]  # (statement path, window) -> counter
+
+
+def bind_counters(hooks: dict[str, Any], make: CounterFactory) -> int:
+    """Give every rate-based statement of a compiled Web ACL (its `hooks`) a counter from
+    `make`; the number of statements rebound."""
+    bindings: list[RateBinding] = hooks.get(RATE_RULES, [])
+    for binding in bindings:
+        binding.counter = make(binding.path, binding.window)
+    return len(bindings)
 
 
 class Counter:
@@ -32,7 +64,7 @@ class Counter:
         self.clock = clock
         self.keys: dict[Any, deque[list[int]]] = {}
 
-    def add(self, key: Any) -> int:
+    def add(self, key: Hashable) -> int:
         """Count one request for `key`; the key's count within the window, this one included."""
         now = int(self.clock())
         buckets = self.keys.get(key)
@@ -130,7 +162,8 @@ def _rate_based(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
         ]
     scope = spec.get("ScopeDownStatement")
     scope_node = ctx.nested(scope, f"{path}.ScopeDownStatement") if scope else None
-    counter = Counter(window, ctx.hooks.get("clock", time.monotonic))
+    binding = RateBinding(path, window, Counter(window, ctx.hooks.get("clock", time.monotonic)))
+    ctx.hooks.setdefault(RATE_RULES, []).append(binding)
 
     def match(insp: Inspection) -> bool:
         if scope_node is not None and not scope_node.match(insp):
@@ -138,7 +171,7 @@ def _rate_based(spec: dict[str, Any], ctx: Compiler, path: str) -> Node:
         key = tuple(part(insp) for part in parts)
         if any(value is None for value in key):
             return False
-        return counter.add(key) > limit
+        return binding.counter.add(cast(tuple[bytes, ...], key)) > limit
 
     steps = sum(
         1

@@ -15,11 +15,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mamori.perimeter.waf.compiler import Rule, Verdict, WebAcl
 from mamori.perimeter.waf.logs import CHALLENGE_CODES, ERROR_RULE, WafLogger
 from mamori.perimeter.waf.request import Request, parse_ip
+
+if TYPE_CHECKING:
+    from mamori.perimeter.waf.ratestore import RedisRateStore
 
 _log = logging.getLogger("mamori.waf")
 _CONTENT_TYPES = {
@@ -105,6 +108,7 @@ class Guard:
         body_limit: int | None = None,
         forwarded_ip_header: str | None = None,
         forwarded_ip_position: Position = "FIRST",
+        rate_store: RedisRateStore | str | None = None,
     ) -> None:
         if body_limit is not None:
             if body_limit < 0:
@@ -119,6 +123,13 @@ class Guard:
         self.read_limit = web_acl.body_limit + 1  # one byte more tells the engine "oversize"
         self.forwarded_header = forwarded_ip_header.lower() if forwarded_ip_header else None
         self.forwarded_position = forwarded_ip_position
+        # Shared rate limits: the Web ACL's rate-based rules count in Redis from now on. A store
+        # error inside `evaluate` is an engine error like any other: the fail mode answers.
+        self.rate_store: RedisRateStore | None = None
+        if rate_store is not None:
+            from mamori.perimeter.waf.ratestore import use_rate_store
+
+            self.rate_store = use_rate_store(web_acl, rate_store)
 
     def client_ip(self, peer: str | None, headers: Iterable[tuple[str, str]]) -> str:
         """The connection's address, or the forwarded-IP header's when one is configured and
