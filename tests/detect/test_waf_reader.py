@@ -80,11 +80,15 @@ def test_odd_records_keep_what_they_can() -> None:
     )
     ipv6 = waf_entry()
     ipv6["httpRequest"]["headers"] = [{"name": "HOST", "value": "[2001:DB8::1]:8443"}, 5]
+    scalar_rules = waf_entry(nonTerminatingMatchingRules=True)  # not a list: no rules, no crash
     rows, problems = _read(
-        [orjson.dumps(r) for r in (bare, odd_request, ipv6)], account="123", region="eu-x-1"
+        [orjson.dumps(r) for r in (bare, odd_request, ipv6, scalar_rules)],
+        account="123",
+        region="eu-x-1",
     )
     assert problems.skipped == 0
-    first, second, third = rows
+    first, second, third, fourth = rows
+    assert fourth["counted_rules"] == []
     assert first["request_time"] == datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
     assert (first["account_id"], first["region"], first["web_acl"]) == ("123", "eu-x-1", None)
     assert first["labels"] == [] and first["host"] is None and first["client_ip"] is None

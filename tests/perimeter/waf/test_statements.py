@@ -136,7 +136,7 @@ def test_sqli_high_quote_then_hash_comment() -> None:
     # A string closed and the rest cut by MySQL's '#' comment is caught; a CSS selector or a
     # Markdown heading after a quote is text.
     high = one(sqli(field("Body"), level="HIGH"))
-    for attack in ("admin'#", "admin'# and pass='x'", "x\"#\n or 1"):
+    for attack in ("admin'#", "admin'# and pass='x'", 'x"#\n or 1'):
         assert blocked(high.evaluate(req("/", "POST", body=attack))), attack
     for text in (
         "document.querySelector('#cart').addEventListener('click', go)",

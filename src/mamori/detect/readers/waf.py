@@ -73,7 +73,8 @@ def _names(value: object, key: str) -> list[str]:
 def _counted(record: dict[str, Any]) -> list[str]:
     """Every rule that matched and only counted, top-level and inside rule groups."""
     out = []
-    for rule in record.get("nonTerminatingMatchingRules") or ():
+    top = record.get("nonTerminatingMatchingRules")
+    for rule in top if isinstance(top, list) else ():
         if isinstance(rule, dict) and rule.get("action") == "COUNT":
             out.append(as_text(rule.get("ruleId")) or "")
     groups = record.get("ruleGroupList")
