@@ -32,6 +32,7 @@ class FakeRule:
     description: str = "A trail was stopped."
     remediation: str = "Start it again."
     resource_type: str = "AwsCloudTrailTrail"
+    remediate: Any = None  # no finding-specific remediation text
 
 
 STOPPED = FakeRule(
@@ -120,7 +121,7 @@ def test_rows_without_an_account_are_reported_not_dropped(tmp_path: Path) -> Non
 def test_empty_data_dir_runs_every_table_empty(tmp_path: Path) -> None:
     result = run_rules(connect(tmp_path), [STOPPED])
     assert result.findings == [] and result.errors == []
-    assert set(result.rows) == {"events", "flows", "dns"}
+    assert set(result.rows) == {"events", "flows", "dns", "waf"}
 
 
 @pytest.mark.parametrize("limit", ["lots", "1; DROP TABLE x", ""])
@@ -157,6 +158,7 @@ def test_run_tables_are_decided_once_for_every_engine(tmp_path: Path) -> None:
         "events",
         "flows",
         "dns",
+        "waf",
         "intel_ip",
         "intel_domain",
         "trusted_ip",
