@@ -8,11 +8,8 @@ ARN its check reports. Settings that no AWS API can make are set in-process (see
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,17 +17,15 @@ from botocore.exceptions import ClientError
 from mamori.demo import catalogue as cat
 from mamori.demo.planted import (
     DEMO_REGIONS,
-    GLOBAL,
     OWN_ACCOUNT,
-    WORLD4,
     DemoOrg,
-    Ledger,
-    Plant,
     Role,
-    Where,
     bad,
     good,
 )
+from mamori.demo.seed_network import seed_ec2
+from mamori.demo.seed_workloads import seed_databases, seed_functions, seed_load_balancers
+from mamori.demo.seeding import Seed, aws_policy
 from mamori.demo.server import (
     MANAGEMENT_ACCOUNT,
     DemoConnection,
@@ -40,43 +35,6 @@ from mamori.demo.server import (
 
 MEMBERS: tuple[tuple[Role, str], ...] = (("prod", "workloads-prod"), ("dev", "workloads-dev"))
 _LOG_DELIVERY = "uri=http://acs.amazonaws.com/groups/s3/LogDelivery"
-_HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"
-
-
-@dataclass
-class _Seed:
-    conn: DemoConnection
-    accounts: dict[Role, str]
-    regions: dict[Where, str]
-    ledger: Ledger = field(default_factory=Ledger)
-    keys: dict[str, str] = field(default_factory=dict)  # alias -> key ARN
-    ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (vpc, name) -> EC2 id
-    created_policies: set[tuple[Role, str]] = field(default_factory=set)
-
-    def c(self, service: str, role: Role, where: Where = "home") -> Any:
-        return self.conn.client(service, self.accounts[role], self.regions[where])
-
-    def record(self, plant: Plant | None, role: Role, arn: str, where: Where | None = None) -> None:
-        region = self.regions[where] if where else GLOBAL
-        self.ledger.record(plant, self.accounts[role], arn, region)
-
-    def account_arn(self, role: Role) -> str:
-        return f"arn:aws:iam::{self.accounts[role]}:root"
-
-    def region_arn(self, role: Role, where: Where) -> str:
-        return f"arn:aws:mamori:{self.regions[where]}:{self.accounts[role]}:account-region"
-
-    def ec2_arn(self, role: Role, kind: str, ident: str) -> str:
-        return f"arn:aws:ec2:{self.regions['home']}:{self.accounts[role]}:{kind}/{ident}"
-
-
-def _tags(kind: str, name: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "ResourceType": kind,
-            "Tags": [{"Key": "Name", "Value": name}, {"Key": "owner", "Value": "acme"}],
-        }
-    ]
 
 
 # -- the organisation ----------------------------------------------------------------------------
@@ -117,7 +75,7 @@ def _organisation(conn: DemoConnection) -> tuple[str, dict[Role, str]]:
     return str(org_id), accounts
 
 
-def _seed_units(s: _Seed) -> None:
+def _seed_units(s: Seed) -> None:
     org = s.c("organizations", "mgmt")
     root = org.list_roots()["Roots"][0]["Id"]
     arns = {a["Id"]: a["Arn"] for a in org.list_accounts()["Accounts"]}
@@ -139,11 +97,7 @@ def _seed_units(s: _Seed) -> None:
 # -- IAM -----------------------------------------------------------------------------------------
 
 
-def _aws_policy(name: str) -> str:
-    return f"arn:aws:iam::aws:policy/{name}"
-
-
-def _seed_accounts(s: _Seed) -> None:
+def _seed_accounts(s: Seed) -> None:
     for role, spec in cat.ACCOUNTS.items():
         iam = s.c("iam", role)
         iam.create_account_alias(AccountAlias=spec.alias)
@@ -156,7 +110,7 @@ def _seed_accounts(s: _Seed) -> None:
             s.record(plant, role, s.account_arn(role))
 
 
-def _seed_groups(s: _Seed) -> None:
+def _seed_groups(s: Seed) -> None:
     for group in cat.GROUPS:
         iam = s.c("iam", group.account)
         arn = iam.create_group(GroupName=group.name)["Group"]["Arn"]
@@ -167,11 +121,11 @@ def _seed_groups(s: _Seed) -> None:
                 PolicyDocument=cat.INLINE_POLICIES[group.inline],
             )
         for name in group.managed:
-            iam.attach_group_policy(GroupName=group.name, PolicyArn=_aws_policy(name))
+            iam.attach_group_policy(GroupName=group.name, PolicyArn=aws_policy(name))
         s.record(group.plant, group.account, arn)
 
 
-def _seed_users(s: _Seed) -> None:
+def _seed_users(s: Seed) -> None:
     for user in cat.USERS:
         iam, account = s.c("iam", user.account), s.accounts[user.account]
         arn = iam.create_user(UserName=user.name, Tags=[{"Key": "owner", "Value": "acme"}])["User"][
@@ -196,7 +150,7 @@ def _seed_users(s: _Seed) -> None:
         for group in user.groups:
             iam.add_user_to_group(GroupName=group, UserName=user.name)
         for name in user.managed:
-            iam.attach_user_policy(UserName=user.name, PolicyArn=_aws_policy(name))
+            iam.attach_user_policy(UserName=user.name, PolicyArn=aws_policy(name))
         if user.inline:
             iam.put_user_policy(
                 UserName=user.name,
@@ -213,7 +167,7 @@ def _seed_users(s: _Seed) -> None:
         s.record(user.escalation, user.account, arn)
 
 
-def _customer_policy(s: _Seed, role: Role, name: str) -> str:
+def _customer_policy(s: Seed, role: Role, name: str) -> str:
     """The ARN of a CUSTOMER_POLICIES entry in the account, created on first use."""
     arn = f"arn:aws:iam::{s.accounts[role]}:policy/{name}"
     if (role, name) not in s.created_policies:
@@ -222,7 +176,7 @@ def _customer_policy(s: _Seed, role: Role, name: str) -> str:
     return arn
 
 
-def _seed_roles(s: _Seed) -> None:
+def _seed_roles(s: Seed) -> None:
     for role in cat.ROLES:
         iam, account = s.c("iam", role.account), s.accounts[role.account]
         trust = role.trust.replace(OWN_ACCOUNT, account)
@@ -240,7 +194,7 @@ def _seed_roles(s: _Seed) -> None:
                 PolicyName=role.inline,
                 PolicyDocument=cat.INLINE_POLICIES[role.inline],
             )
-        attached = [_aws_policy(name) for name in role.managed]
+        attached = [aws_policy(name) for name in role.managed]
         for name, plant in zip(role.customer, role.customer_plant, strict=True):
             policy = iam.create_policy(PolicyName=name, PolicyDocument=cat.CUSTOMER_POLICIES[name])[
                 "Policy"
@@ -256,7 +210,7 @@ def _seed_roles(s: _Seed) -> None:
 # -- KMS and S3 ----------------------------------------------------------------------------------
 
 
-def _seed_keys(s: _Seed) -> None:
+def _seed_keys(s: Seed) -> None:
     for key in cat.KEYS:
         kms, account = s.c("kms", key.account, key.where), s.accounts[key.account]
         policy = cat.key_policy(key.policy, account)
@@ -283,7 +237,7 @@ def _encryption(setting: str, keys: dict[str, str]) -> dict[str, Any]:
     return {"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
 
 
-def _seed_buckets(s: _Seed) -> None:
+def _seed_buckets(s: Seed) -> None:
     for b in cat.BUCKETS:
         s3, region = s.c("s3", b.account, b.where), s.regions[b.where]
         where = (
@@ -335,7 +289,7 @@ def _seed_buckets(s: _Seed) -> None:
 # -- logging and monitoring ----------------------------------------------------------------------
 
 
-def _log_group(s: _Seed, role: Role, group: str) -> dict[str, str]:
+def _log_group(s: Seed, role: Role, group: str) -> dict[str, str]:
     """A log group for a trail to deliver to, and the role CloudTrail uses to write there."""
     account, region = s.accounts[role], s.regions["home"]
     s.c("logs", role).create_log_group(logGroupName=group)
@@ -351,7 +305,7 @@ def _log_group(s: _Seed, role: Role, group: str) -> dict[str, str]:
     return {"CloudWatchLogsLogGroupArn": arn, "CloudWatchLogsRoleArn": writer["Role"]["Arn"]}
 
 
-def _seed_trails(s: _Seed) -> None:
+def _seed_trails(s: Seed) -> None:
     for t in cat.TRAILS:
         ct = s.c("cloudtrail", t.account, t.where)
         extra: dict[str, Any] = {"KmsKeyId": s.keys[t.key]} if t.key else {}
@@ -384,7 +338,7 @@ def _seed_trails(s: _Seed) -> None:
             _seed_alarms(s, t.account, t.log_group)
 
 
-def _seed_alarms(s: _Seed, role: Role, log_group: str) -> None:
+def _seed_alarms(s: Seed, role: Role, log_group: str) -> None:
     """The CIS 4.x metric filters and alarms on a trail's log group, to a subscribed topic."""
     sns = s.c("sns", role)
     topic = sns.create_topic(Name="acme-security-alerts")["TopicArn"]
@@ -462,320 +416,16 @@ _REGIONAL: dict[str, tuple[str, Callable[[Any, str, bool], None]]] = {
 }
 
 
-def _seed_regional(s: _Seed) -> None:
+def _seed_regional(s: Seed) -> None:
     for item in cat.REGIONAL_SERVICES:
         client_name, switch = _REGIONAL[item.service]
         switch(s.c(client_name, item.account, item.where), s.accounts[item.account], item.enabled)
         s.record(item.plant, item.account, s.region_arn(item.account, item.where), item.where)
 
 
-# -- EC2 / VPC -----------------------------------------------------------------------------------
-
-
-def _route_to_internet(ec2: Any, vpc: str) -> None:
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    main = ec2.describe_route_tables(
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc]},
-            {"Name": "association.main", "Values": ["true"]},
-        ]
-    )["RouteTables"][0]["RouteTableId"]
-    ec2.create_route(RouteTableId=main, DestinationCidrBlock=WORLD4, GatewayId=igw)
-
-
-def _seed_default_vpcs(s: _Seed) -> None:
-    """Real default VPCs route 0.0.0.0/0 to an internet gateway; moto's have neither."""
-    for role in s.accounts:
-        for where in s.regions:
-            ec2 = s.c("ec2", role, where)
-            default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
-            for vpc in default["Vpcs"]:
-                _route_to_internet(ec2, vpc["VpcId"])
-
-
-def _seed_network(s: _Seed, net: cat.Network) -> None:
-    ec2 = s.c("ec2", net.account)
-    vpc = ec2.create_vpc(CidrBlock=net.cidr, TagSpecifications=_tags("vpc", net.vpc))["Vpc"][
-        "VpcId"
-    ]
-    subnet = ec2.create_subnet(
-        VpcId=vpc,
-        CidrBlock=net.subnet,
-        AvailabilityZone=f"{s.regions['home']}a",
-        TagSpecifications=_tags("subnet", f"{net.vpc}-a"),
-    )["Subnet"]["SubnetId"]
-    s.ids[(net.vpc, "vpc")], s.ids[(net.vpc, "subnet")] = vpc, subnet
-    if net.public:
-        _route_to_internet(ec2, vpc)
-        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
-    if net.flow_logs:
-        ec2.create_flow_logs(
-            ResourceIds=[vpc],
-            ResourceType="VPC",
-            TrafficType="ALL",
-            LogDestinationType="s3",
-            LogDestination=f"arn:aws:s3:::{cat.FLOW_LOG_BUCKET}",
-        )
-    default = ec2.describe_security_groups(
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc]},
-            {"Name": "group-name", "Values": ["default"]},
-        ]
-    )["SecurityGroups"][0]
-    if net.lock_default_group:
-        for rules, revoke in (
-            (default["IpPermissions"], ec2.revoke_security_group_ingress),
-            (default["IpPermissionsEgress"], ec2.revoke_security_group_egress),
-        ):
-            if rules:
-                revoke(GroupId=default["GroupId"], IpPermissions=rules)
-    s.record(net.vpc_plant, net.account, s.ec2_arn(net.account, "vpc", vpc), "home")
-    s.record(
-        net.default_group_plant,
-        net.account,
-        s.ec2_arn(net.account, "security-group", default["GroupId"]),
-        "home",
-    )
-
-
-def _permission(rule: cat.Rule, group_ids: dict[tuple[str, str], str], vpc: str) -> dict[str, Any]:
-    ports = (
-        {"IpProtocol": "-1"}
-        if rule.port is None
-        else {"IpProtocol": "tcp", "FromPort": rule.port, "ToPort": rule.port}
-    )
-    return {
-        **ports,
-        "IpRanges": [{"CidrIp": c} for c in rule.v4],
-        "Ipv6Ranges": [{"CidrIpv6": c} for c in rule.v6],
-        "UserIdGroupPairs": [{"GroupId": group_ids[(vpc, rule.group)]}] if rule.group else [],
-    }
-
-
-def _seed_security_groups(s: _Seed) -> None:
-    for g in cat.SECURITY_GROUPS:
-        ec2 = s.c("ec2", g.account)
-        group = ec2.create_security_group(
-            GroupName=g.name,
-            Description=g.description,
-            VpcId=s.ids[(g.vpc, "vpc")],
-            TagSpecifications=_tags("security-group", g.name),
-        )["GroupId"]
-        s.ids[(g.vpc, g.name)] = group
-        ec2.authorize_security_group_ingress(
-            GroupId=group, IpPermissions=[_permission(r, s.ids, g.vpc) for r in g.rules]
-        )
-        s.record(g.plant, g.account, s.ec2_arn(g.account, "security-group", group), "home")
-
-
-def _seed_nacls(s: _Seed) -> None:
-    for n in cat.NACLS:
-        ec2 = s.c("ec2", n.account)
-        nacl = ec2.create_network_acl(
-            VpcId=s.ids[(n.vpc, "vpc")], TagSpecifications=_tags("network-acl", n.name)
-        )["NetworkAcl"]["NetworkAclId"]
-        for number, egress, cidr, ports, action in n.entries:
-            protocol = (
-                {"Protocol": "-1"}
-                if ports is None
-                else {"Protocol": "6", "PortRange": {"From": ports[0], "To": ports[1]}}
-            )
-            ec2.create_network_acl_entry(
-                NetworkAclId=nacl,
-                RuleNumber=number,
-                Egress=egress,
-                CidrBlock=cidr,
-                RuleAction=action,
-                **protocol,
-            )
-        s.record(n.plant, n.account, s.ec2_arn(n.account, "network-acl", nacl), "home")
-
-
-def _seed_servers(s: _Seed) -> None:
-    for sv in cat.SERVERS:
-        ec2 = s.c("ec2", sv.account)
-        image = ec2.register_image(
-            Name=sv.image,
-            Architecture="x86_64",
-            RootDeviceName="/dev/xvda",
-            VirtualizationType="hvm",
-            TagSpecifications=_tags("image", sv.image),
-        )["ImageId"]
-        if sv.image_public:
-            ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"Group": "all"}]})
-        tokens = "required" if sv.imds_v2_only else "optional"
-        instance = ec2.run_instances(
-            ImageId=image,
-            InstanceType="t3.small",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=s.ids[(sv.vpc, "subnet")],
-            SecurityGroupIds=[s.ids[(sv.vpc, sv.group)]],
-            MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-            TagSpecifications=_tags("instance", sv.name),
-        )["Instances"][0]["InstanceId"]
-        s.record(sv.image_plant, sv.account, s.ec2_arn(sv.account, "image", image), "home")
-        s.record(sv.plant, sv.account, s.ec2_arn(sv.account, "instance", instance), "home")
-
-
-def _seed_volumes(s: _Seed) -> None:
-    for v in cat.VOLUMES:
-        ec2 = s.c("ec2", v.account)
-        encryption = {"Encrypted": True, "KmsKeyId": s.keys[v.key]} if v.key else {}
-        volume = ec2.create_volume(
-            AvailabilityZone=f"{s.regions['home']}a",
-            Size=100,
-            VolumeType="gp3",
-            TagSpecifications=_tags("volume", v.name),
-            **encryption,
-        )["VolumeId"]
-        snapshot = ec2.create_snapshot(
-            VolumeId=volume,
-            Description=f"{v.name} nightly",
-            TagSpecifications=_tags("snapshot", f"{v.name}-nightly"),
-        )["SnapshotId"]
-        if v.public_snapshot:
-            ec2.modify_snapshot_attribute(
-                SnapshotId=snapshot,
-                Attribute="createVolumePermission",
-                OperationType="add",
-                GroupNames=["all"],
-            )
-        s.record(v.plant, v.account, s.ec2_arn(v.account, "volume", volume), "home")
-        s.record(v.snapshot_plant, v.account, s.ec2_arn(v.account, "snapshot", snapshot), "home")
-
-
-def _seed_ec2(s: _Seed) -> None:
-    _seed_default_vpcs(s)
-    for net in cat.NETWORKS:
-        _seed_network(s, net)
-    _seed_security_groups(s)
-    _seed_nacls(s)
-    _seed_servers(s)
-    _seed_volumes(s)
-
-
-# -- RDS and Lambda ------------------------------------------------------------------------------
-
-
-def _seed_databases(s: _Seed) -> None:
-    for db in cat.DATABASES:
-        rds, hard = s.c("rds", db.account, db.where), db.hardened
-        extra: dict[str, Any] = {"KmsKeyId": s.keys[db.key]} if db.key else {}
-        if db.group:
-            extra["VpcSecurityGroupIds"] = [s.ids[db.group]]
-        arn = rds.create_db_instance(
-            DBInstanceIdentifier=db.name,
-            Engine=db.engine,
-            DBInstanceClass="db.t3.medium",
-            AllocatedStorage=100,
-            MasterUsername="acme_admin",
-            MasterUserPassword="demo-only-secret-42",
-            StorageEncrypted=hard,
-            PubliclyAccessible=not hard,
-            BackupRetentionPeriod=14 if hard else 0,
-            DeletionProtection=hard,
-            AutoMinorVersionUpgrade=hard,
-            MultiAZ=hard,
-            Tags=[{"Key": "owner", "Value": "acme"}],
-            **extra,
-        )["DBInstance"]["DBInstanceArn"]
-        snapshot_id = f"{db.name}-manual-export"
-        snapshot = rds.create_db_snapshot(
-            DBInstanceIdentifier=db.name, DBSnapshotIdentifier=snapshot_id
-        )["DBSnapshot"]["DBSnapshotArn"]
-        if not hard:
-            rds.modify_db_snapshot_attribute(
-                DBSnapshotIdentifier=snapshot_id, AttributeName="restore", ValuesToAdd=["all"]
-            )
-        s.record(db.plant, db.account, arn, db.where)
-        s.record(db.snapshot_plant, db.account, snapshot, db.where)
-
-
-def _package() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", _HANDLER)
-    return buffer.getvalue()
-
-
-def _seed_functions(s: _Seed) -> None:
-    code = _package()
-    for f in cat.FUNCTIONS:
-        iam, lam = s.c("iam", f.account), s.c("lambda", f.account)
-        role = iam.create_role(
-            RoleName=f"{f.name}-lambda", AssumeRolePolicyDocument=cat.service_trust("lambda")
-        )["Role"]["Arn"]
-        iam.attach_role_policy(
-            RoleName=f"{f.name}-lambda",
-            PolicyArn=_aws_policy("service-role/AWSLambdaBasicExecutionRole"),
-        )
-        arn = lam.create_function(
-            FunctionName=f.name,
-            Runtime=f.runtime,
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": code},
-            Tags={"owner": "acme"},
-        )["FunctionArn"]
-        if f.url_auth:
-            lam.create_function_url_config(FunctionName=f.name, AuthType=f.url_auth)
-        if f.invoker:
-            through_url = {"Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": f.url_auth}
-            lam.add_permission(
-                FunctionName=f.name,
-                StatementId="invoke",
-                Principal=f.invoker,
-                **(through_url if f.url_auth else {"Action": "lambda:InvokeFunction"}),
-            )
-        s.record(f.plant, f.account, arn, "home")
-
-
-def _managed_rule(name: str, priority: int) -> dict[str, Any]:
-    return {
-        "Name": name,
-        "Priority": priority,
-        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": name}},
-        "OverrideAction": {"None": {}},
-        "VisibilityConfig": _waf_metrics(name),
-    }
-
-
-def _waf_metrics(name: str) -> dict[str, Any]:
-    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
-
-
-def _seed_load_balancers(s: _Seed) -> None:
-    for lb in cat.LOAD_BALANCERS:
-        ec2, elb = s.c("ec2", lb.account), s.c("elbv2", lb.account)
-        default = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
-        arn = elb.create_load_balancer(
-            Name=lb.name,
-            Subnets=[sub["SubnetId"] for sub in default["Subnets"][:2]],
-            Scheme="internet-facing",
-            Type="application",
-            Tags=[{"Key": "owner", "Value": "acme"}],
-        )["LoadBalancers"][0]["LoadBalancerArn"]
-        if lb.web_acl:
-            waf = s.c("wafv2", lb.account)
-            acl = waf.create_web_acl(
-                Name=lb.web_acl,
-                Scope="REGIONAL",
-                DefaultAction={"Allow": {}},
-                VisibilityConfig=_waf_metrics(lb.web_acl),
-                Rules=[
-                    _managed_rule("AWSManagedRulesCommonRuleSet", 0),
-                    _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 1),
-                ],
-            )["Summary"]["ARN"]
-            waf.associate_web_acl(WebACLArn=acl, ResourceArn=arn)
-        s.record(lb.plant, lb.account, arn, "home")
-
-
 # -- entry point ---------------------------------------------------------------------------------
 
-_STEPS: tuple[Callable[[_Seed], None], ...] = (
+_STEPS: tuple[Callable[[Seed], None], ...] = (
     _seed_units,
     _seed_accounts,
     _seed_groups,
@@ -785,10 +435,10 @@ _STEPS: tuple[Callable[[_Seed], None], ...] = (
     _seed_buckets,
     _seed_trails,
     _seed_regional,
-    _seed_ec2,
-    _seed_databases,
-    _seed_functions,
-    _seed_load_balancers,
+    seed_ec2,
+    seed_databases,
+    seed_functions,
+    seed_load_balancers,
 )
 
 
@@ -799,7 +449,7 @@ def seed_organisation(url: str, regions: tuple[str, ...] = DEMO_REGIONS) -> Demo
         raise ValueError("the demo spreads its resources over two regions; give two")
     conn = DemoConnection(url)
     org_id, accounts = _organisation(conn)
-    seed = _Seed(conn, accounts, {"home": distinct[0], "away": distinct[1]})
+    seed = Seed(conn, accounts, {"home": distinct[0], "away": distinct[1]})
     for step in _STEPS:
         step(seed)
     listed = conn.client("organizations").list_accounts()["Accounts"]
