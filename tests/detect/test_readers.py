@@ -339,3 +339,18 @@ def test_s3_listing_in_delivery_layout() -> None:
         assert (files[0].account, files[0].region) == (ACCOUNT, REGION)
         with pytest.raises(InputError, match=r"s3://no-such-bucket/.*NoSuchBucket"):
             list(list_files("s3://no-such-bucket/", "dns", s3_client=s3))
+
+
+def test_rows_are_gathered_into_bounded_tables_and_empty_ones_dropped() -> None:
+    import pyarrow as pa
+
+    from mamori.detect.readers.common import tables_in_chunks
+
+    def build(chunk: list) -> pa.Table:
+        # A builder that refuses negative rows, as readers drop rows without a valid time.
+        return pa.table({"n": [r[0] for r in chunk if r[0] >= 0]})
+
+    rows = [(1,), (2,), (-1,), (-2,), (5,)]
+    sizes = [t.num_rows for t in tables_in_chunks(iter(rows), 2, build)]
+    assert sizes == [2, 1]  # (-1, -2) built nothing: not yielded
+    assert list(tables_in_chunks(iter([]), 2, build)) == []

@@ -4,7 +4,7 @@ counting, and vectorised parsing of timestamps and integers into Arrow columns."
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -168,3 +168,22 @@ def drop_rows(table: pa.Table, bad: pa.Array, problems: Problems, what: str) -> 
         return table
     problems.add(what, bad_count)
     return table.filter(pc.invert(bad))
+
+
+Row = tuple[object, ...]
+
+
+def tables_in_chunks(
+    rows: Iterable[Row], chunk_rows: int, build: Callable[[list[Row]], pa.Table]
+) -> Iterator[pa.Table]:
+    """Rows gathered into tables of at most `chunk_rows` rows (memory stays bounded on a big
+    file); tables that `build` left empty (every row refused) are not yielded."""
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= chunk_rows:
+            if (table := build(chunk)).num_rows:
+                yield table
+            chunk = []
+    if chunk and (table := build(chunk)).num_rows:
+        yield table

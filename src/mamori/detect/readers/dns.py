@@ -10,11 +10,13 @@ import pyarrow as pa
 
 from mamori.detect.readers.common import (
     Problems,
+    Row,
     as_text,
     drop_rows,
     fit_int,
     inflate,
     iso_times,
+    tables_in_chunks,
     to_int,
 )
 from mamori.detect.schema import DNS
@@ -91,27 +93,21 @@ def read_dns(
     """One query-log file's bytes -> `dns` tables of at most chunk_rows rows each.
 
     A line that is not a JSON object (a truncated last line, say) is skipped and counted."""
-    problems = problems if problems is not None else Problems()
+    found = problems if problems is not None else Problems()
     text = inflate(data, source_file)
-    rows: list[tuple[object, ...]] = []
-    for raw_line in text.splitlines():
-        if not raw_line.strip():
-            continue
-        try:
-            entry = orjson.loads(raw_line)
-        except orjson.JSONDecodeError:
-            problems.add("line is not valid JSON")
-            continue
-        if not isinstance(entry, dict):
-            problems.add("line is not a JSON object")
-            continue
-        rows.append(_row(entry, raw_line.decode("utf-8").strip(), source_file))
-        if len(rows) >= chunk_rows:
-            table = _table(rows, problems)
-            rows = []
-            if table.num_rows:
-                yield table
-    if rows:
-        table = _table(rows, problems)
-        if table.num_rows:
-            yield table
+
+    def rows() -> Iterator[Row]:
+        for raw_line in text.splitlines():
+            if not raw_line.strip():
+                continue
+            try:
+                entry = orjson.loads(raw_line)
+            except orjson.JSONDecodeError:
+                found.add("line is not valid JSON")
+                continue
+            if not isinstance(entry, dict):
+                found.add("line is not a JSON object")
+                continue
+            yield _row(entry, raw_line.decode("utf-8").strip(), source_file)
+
+    yield from tables_in_chunks(rows(), chunk_rows, lambda chunk: _table(chunk, found))

@@ -15,7 +15,15 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mamori.detect.readers.common import Problems, as_text, drop_rows, fit_int, inflate, to_int
+from mamori.detect.readers.common import (
+    Problems,
+    as_text,
+    drop_rows,
+    fit_int,
+    inflate,
+    tables_in_chunks,
+    to_int,
+)
 from mamori.detect.schema import WAF
 
 # Epoch milliseconds from 1970 up to the year 10000: outside that a time is not one.
@@ -195,20 +203,12 @@ def read_waf(
     `account` and `region` (the delivery path's) stand in where a record's web ACL ARN gives
     none. A line that is not a JSON object (a truncated last line, say) or a record without a
     valid time is skipped and counted in `problems`; a corrupt gzip is a ReadError."""
-    problems = problems if problems is not None else Problems()
+    found = problems if problems is not None else Problems()
     text = inflate(data, source_file)
-    rows: list[tuple[object, ...]] = []
-    for raw_line in text.splitlines():
-        if not raw_line.strip():
-            continue
-        for record, line in _records(raw_line, problems):
-            rows.append(_row(record, line, source_file, account, region))
-        if len(rows) >= chunk_rows:
-            table = _table(rows, problems)
-            rows = []
-            if table.num_rows:
-                yield table
-    if rows:
-        table = _table(rows, problems)
-        if table.num_rows:
-            yield table
+    rows = (
+        _row(record, line, source_file, account, region)
+        for raw_line in text.splitlines()
+        if raw_line.strip()
+        for record, line in _records(raw_line, found)
+    )
+    yield from tables_in_chunks(rows, chunk_rows, lambda chunk: _table(chunk, found))
