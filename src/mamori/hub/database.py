@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 import platformdirs
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from mamori.core import StoreError
@@ -118,3 +121,33 @@ def describe_error(url: URL, exc: BaseException) -> str:
     if url.password:
         reason = reason.replace(str(url.password), "***")
     return reason
+
+
+def open_engine(
+    url: str | None, prepare: Callable[[Engine], None], what: str
+) -> tuple[Engine, URL]:
+    """An engine for `url` (None: the default), prepared (schema created or migrated) by
+    `prepare`; any failure is a StoreError naming `what` and the masked URL."""
+    parsed = parse_url(url or default_db_url())
+    engine: Engine | None = None
+    try:
+        engine = make_engine(parsed)
+        prepare(engine)
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        if engine is not None:
+            engine.dispose()
+        raise StoreError(
+            f"cannot open {what} {mask(parsed)}: {describe_error(parsed, exc)}"
+        ) from exc
+    return engine, parsed
+
+
+@contextmanager
+def database_errors(url: URL, what: str, action: str) -> Iterator[None]:
+    """A database failure inside becomes a StoreError naming `what`, the URL and the action."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"{what} {mask(url)}: cannot {action}: {describe_error(url, exc)}"
+        ) from exc

@@ -14,7 +14,6 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any, Self, TypeVar
 
-from alembic.util.exc import CommandError
 from sqlalchemy import (
     Engine,
     RowMapping,
@@ -29,7 +28,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core import (
@@ -46,11 +44,9 @@ from mamori.core import (
 from mamori.hub import lifecycle
 from mamori.hub.database import (
     RawJson,
-    default_db_url,
-    describe_error,
-    make_engine,
+    database_errors,
     mask,
-    parse_url,
+    open_engine,
 )
 from mamori.hub.migrate import upgrade
 from mamori.hub.models import Base, CountRow, FindingRow, HistoryRow, ScanRow, ScoreRow
@@ -132,18 +128,7 @@ class Store:
     @classmethod
     def open(cls, url: str | None = None) -> Store:
         """Connect, and create or migrate the schema. None means `default_db_url()`."""
-        parsed = parse_url(url or default_db_url())
-        engine: Engine | None = None
-        try:
-            engine = make_engine(parsed)
-            upgrade(engine)
-        except (SQLAlchemyError, CommandError, OSError) as exc:
-            if engine is not None:
-                engine.dispose()
-            raise StoreError(
-                f"cannot open findings store {mask(parsed)}: {describe_error(parsed, exc)}"
-            ) from exc
-        return cls(engine, parsed)
+        return cls(*open_engine(url, upgrade, "findings store"))
 
     @property
     def url(self) -> str:
@@ -162,13 +147,8 @@ class Store:
     @contextmanager
     def _tx(self, action: str) -> Iterator[Session]:
         """One transaction; a database failure becomes a StoreError naming the store."""
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"findings store {self.url}: cannot {action}: {describe_error(self._url, exc)}"
-            ) from exc
+        with database_errors(self._url, "findings store", action), self._sessions.begin() as s:
+            yield s
 
     # -- scans ------------------------------------------------------------------------------
 

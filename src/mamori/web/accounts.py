@@ -21,15 +21,14 @@ from typing import Self
 
 from alembic import command
 from alembic.config import Config
-from alembic.util.exc import CommandError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from mamori.core import InputError, StoreError, utcnow
-from mamori.hub.database import default_db_url, describe_error, make_engine, mask, parse_url
+from mamori.hub.database import database_errors, open_engine
 from mamori.web.tables import sessions, users
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -82,6 +81,11 @@ def migrate(connection: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+def _migrate_engine(engine: Engine) -> None:
+    with engine.begin() as conn:
+        migrate(conn)
+
+
 class Accounts:
     """Open with `Accounts.open(url)` (the findings store's URL); close with `close()`."""
 
@@ -91,20 +95,7 @@ class Accounts:
 
     @classmethod
     def open(cls, url: str | None = None) -> Accounts:
-        parsed = parse_url(url or default_db_url())
-        engine: Engine | None = None
-        try:
-            engine = make_engine(parsed)
-            with engine.begin() as conn:
-                migrate(conn)
-        except (SQLAlchemyError, CommandError, OSError) as exc:
-            if engine is not None:
-                engine.dispose()
-            raise StoreError(
-                f"cannot open the dashboard's users in {mask(parsed)}: "
-                f"{describe_error(parsed, exc)}"
-            ) from exc
-        return cls(engine, parsed)
+        return cls(*open_engine(url, _migrate_engine, "the dashboard's users in"))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -117,14 +108,8 @@ class Accounts:
 
     @contextmanager
     def _tx(self, action: str) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"dashboard users in {mask(self._url)}: cannot {action}: "
-                f"{describe_error(self._url, exc)}"
-            ) from exc
+        with database_errors(self._url, "dashboard users in", action), self._engine.begin() as c:
+            yield c
 
     # -- users ------------------------------------------------------------------------------
 
